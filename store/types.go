@@ -33,6 +33,9 @@ var (
 	ErrNoSuchLock          = errors.New("no such lock")
 	// ErrUnavailable: not enough replicas answered to reach a quorum.
 	ErrUnavailable = errors.New("not enough replicas available")
+	// ErrInvalidArgument: a parameter is out of range or malformed (part
+	// number, version ID supplied by a caller, key with a NUL byte, …).
+	ErrInvalidArgument = errors.New("invalid argument")
 )
 
 // NullVersionID is the version ID S3 shows for objects written while a bucket
@@ -84,6 +87,11 @@ type ObjectInfo struct {
 	Tags map[string]string
 	// Parts is set for objects completed from a multipart upload.
 	Parts []PartInfo
+	// InternalVersionID is the ID that orders this version among the key's
+	// versions. It equals VersionID except for the null version, which shows
+	// "null" but keeps the ID it was written with (replication needs it to
+	// recreate the version exactly: PutOptions{VersionID: it, Null: true}).
+	InternalVersionID string
 }
 
 // PartInfo describes one uploaded part, or one part of a completed object.
@@ -132,6 +140,19 @@ type PutOptions struct {
 	Cond       Conditions
 	// ModTime overrides the modification time (replication); zero = now.
 	ModTime time.Time
+	// ETag, when set, is kept instead of the MD5 computed from the body
+	// (replication/healing recreating a multipart object).
+	ETag string
+	// Parts, when set, is the part layout of a multipart object being
+	// recreated (sizes must add up to the object size), so that partNumber
+	// reads work on a healed replica.
+	Parts []PartInfo
+	// ChecksumsFunc, when set, returns checksums of the body that are only
+	// known once it has been read (aws-chunked trailer checksums, keyed like
+	// ObjectMeta.Checksums). The store calls it after reading the body to
+	// EOF and before committing, and stores its entries merged over
+	// Meta.Checksums. Optional; nil means none.
+	ChecksumsFunc func() map[string]string
 }
 
 // Range is a resolved byte range [Start, Start+Length).
@@ -160,6 +181,9 @@ type DeleteOptions struct {
 	// without VersionID writes a marker instead of removing the object.
 	Versioned bool
 	Cond      Conditions
+	// ModTime of the delete marker (replication); zero = the time in its
+	// version ID.
+	ModTime time.Time
 }
 
 // DeleteResult says what a delete did.
@@ -215,10 +239,22 @@ type UploadInfo struct {
 	Meta      ObjectMeta
 }
 
+// UploadOptions controls CreateUpload, the form of CreateMultipartUpload
+// that lets a coordinator pin the upload ID on every replica.
+type UploadOptions struct {
+	UploadID  string    // "" = the store mints one (same form as version IDs)
+	Initiated time.Time // zero = now
+	Meta      ObjectMeta
+}
+
 // PartOptions controls UploadPart.
 type PartOptions struct {
 	ContentMD5 []byte
 	Checksums  map[string]string
+	// ChecksumsFunc is as PutOptions.ChecksumsFunc: called after the part
+	// body reached EOF, before the part is committed; its entries are
+	// merged over Checksums. Optional.
+	ChecksumsFunc func() map[string]string
 }
 
 // CompletePart names a part in CompleteMultipartUpload.

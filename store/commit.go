@@ -1,0 +1,264 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// errStale reports a pinned null version older than the null version already
+// stored: the write is dropped (last writer by version order wins).
+var errStale = errors.New("stale null version")
+
+// newVersion is a version about to be committed.
+type newVersion struct {
+	bucket, key string
+	rec         *versionRecord
+	// decideNull: null-ness comes from the bucket's versioning state.
+	decideNull bool
+	tags       map[string]string
+	cond       Conditions
+	// extra runs inside the transaction first (multipart completion).
+	extra func(txn *badger.Txn) error
+	// isLatest is set by commitVersion: the version became the latest.
+	isLatest bool
+}
+
+func (c Conditions) given() bool {
+	return c.IfMatch != "" || c.IfNoneMatch != "" || c.FencingToken > 0
+}
+
+// commitVersion writes nv in txn: version record, tags, data references,
+// latest index and null pointer, replacing a previous null version or a
+// version with the same ID. It returns the data files that the commit makes
+// unreferenced (to remove after the commit).
+func commitVersion(txn *badger.Txn, nv *newVersion) ([]string, error) {
+	b, err := getBucket(txn, nv.bucket)
+	if err != nil {
+		return nil, err
+	}
+	if nv.extra != nil {
+		if err := nv.extra(txn); err != nil {
+			return nil, err
+		}
+	}
+	if nv.decideNull {
+		nv.rec.Null = b.Versioning != VersioningEnabled
+	}
+	latest, err := getLatest(txn, nv.bucket, nv.key)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkConditions(txn, nv.bucket, nv.key, latest, nv.cond); err != nil {
+		return nil, err
+	}
+	o := nv.rec.order()
+	garbage, _, err := removeVersion(txn, nv.bucket, nv.key, o) // same ID rewritten
+	if err != nil {
+		return nil, err
+	}
+	if nv.rec.Null {
+		old, ok, err := getNullOrder(txn, nv.bucket, nv.key)
+		if err != nil {
+			return nil, err
+		}
+		if ok && old.cmp(o) > 0 {
+			return nil, errStale
+		}
+		if ok && old != o {
+			g, _, err := removeVersion(txn, nv.bucket, nv.key, old)
+			if err != nil {
+				return nil, err
+			}
+			garbage = append(garbage, g...)
+		}
+		if err := txn.Set(nullKey(nv.bucket, nv.key), o[:]); err != nil {
+			return nil, err
+		}
+	}
+	if err := writeVersion(txn, nv); err != nil {
+		return nil, err
+	}
+	nv.isLatest = latest == nil || o.cmp(latest.order()) >= 0
+	if nv.isLatest {
+		return garbage, setLatest(txn, nv.bucket, nv.key, nv.rec.latest())
+	}
+	return garbage, nil
+}
+
+func writeVersion(txn *badger.Txn, nv *newVersion) error {
+	o := nv.rec.order()
+	v, err := encodeVersion(nv.rec)
+	if err != nil {
+		return err
+	}
+	if err := txn.Set(versionKey(nv.bucket, nv.key, o), v); err != nil {
+		return err
+	}
+	if len(nv.tags) > 0 {
+		tv, err := json.Marshal(nv.tags)
+		if err != nil {
+			return err
+		}
+		if err := txn.Set(tagsKey(nv.bucket, nv.key, o), tv); err != nil {
+			return err
+		}
+	}
+	for _, f := range nv.rec.files() {
+		if err := txn.Set(dataRefKey(f), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeVersion deletes one version's records (version, tags, data
+// references, null pointer if it is the null version). It does not touch the
+// latest index. Missing: no error, ok false.
+func removeVersion(txn *badger.Txn, bucket, key string, o order) ([]string, *versionRecord, error) {
+	rec, ok, err := getVersion(txn, bucket, key, o)
+	if err != nil || !ok {
+		return nil, nil, err
+	}
+	if err := txn.Delete(versionKey(bucket, key, o)); err != nil {
+		return nil, nil, err
+	}
+	if err := txn.Delete(tagsKey(bucket, key, o)); err != nil {
+		return nil, nil, err
+	}
+	files := rec.files()
+	for _, f := range files {
+		if err := txn.Delete(dataRefKey(f)); err != nil {
+			return nil, nil, err
+		}
+	}
+	if rec.Null {
+		if n, ok, err := getNullOrder(txn, bucket, key); err != nil {
+			return nil, nil, err
+		} else if ok && n == o {
+			if err := txn.Delete(nullKey(bucket, key)); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return files, rec, nil
+}
+
+func getVersion(txn *badger.Txn, bucket, key string, o order) (*versionRecord, bool, error) {
+	v, ok, err := getValue(txn, versionKey(bucket, key, o))
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	rec, err := decodeVersion(v)
+	if err != nil {
+		return nil, false, fmt.Errorf("%s/%s: %w", bucket, key, err)
+	}
+	return rec, true, nil
+}
+
+func getLatest(txn *badger.Txn, bucket, key string) (*latestRecord, error) {
+	v, ok, err := getValue(txn, latestKey(bucket, key))
+	if err != nil || !ok {
+		return nil, err
+	}
+	var l latestRecord
+	if err := json.Unmarshal(v, &l); err != nil {
+		return nil, fmt.Errorf("latest record %s/%s: %w", bucket, key, err)
+	}
+	return &l, nil
+}
+
+func setLatest(txn *badger.Txn, bucket, key string, l latestRecord) error {
+	v, err := json.Marshal(l)
+	if err != nil {
+		return err
+	}
+	return txn.Set(latestKey(bucket, key), v)
+}
+
+// refreshLatest points the latest index at the newest remaining version of
+// key (one seek), or removes it when no version is left.
+func refreshLatest(txn *badger.Txn, bucket, key string) error {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: versionPrefix(bucket, key), PrefetchValues: false})
+	defer it.Close()
+	it.Rewind()
+	if !it.Valid() {
+		return txn.Delete(latestKey(bucket, key))
+	}
+	v, err := it.Item().ValueCopy(nil)
+	if err != nil {
+		return err
+	}
+	rec, err := decodeVersion(v)
+	if err != nil {
+		return err
+	}
+	return setLatest(txn, bucket, key, rec.latest())
+}
+
+func getNullOrder(txn *badger.Txn, bucket, key string) (order, bool, error) {
+	var o order
+	v, ok, err := getValue(txn, nullKey(bucket, key))
+	if err != nil || !ok {
+		return o, false, err
+	}
+	if len(v) != orderLen {
+		return o, false, fmt.Errorf("null pointer %s/%s: bad length", bucket, key)
+	}
+	copy(o[:], v)
+	return o, true, nil
+}
+
+// checkConditions evaluates preconditions against the latest version, and
+// the fencing token against the highest one issued for the key.
+func checkConditions(txn *badger.Txn, bucket, key string, latest *latestRecord, c Conditions) error {
+	if c.FencingToken > 0 {
+		hi, err := getFence(txn, bucket, key)
+		if err != nil {
+			return err
+		}
+		if c.FencingToken < hi {
+			return fmt.Errorf("%w: token %d < %d", ErrStaleFencingToken, c.FencingToken, hi)
+		}
+	}
+	exists := latest != nil && !latest.DeleteMarker
+	if c.IfMatch != "" {
+		if !exists {
+			return fmt.Errorf("%w: If-Match on %s/%s", ErrNoSuchKey, bucket, key)
+		}
+		if !etagMatches(c.IfMatch, latest.ETag) {
+			return fmt.Errorf("%w: If-Match", ErrPreconditionFailed)
+		}
+	}
+	if c.IfNoneMatch != "" && exists {
+		if c.IfNoneMatch == "*" || etagMatches(c.IfNoneMatch, latest.ETag) {
+			return fmt.Errorf("%w: If-None-Match", ErrPreconditionFailed)
+		}
+	}
+	return nil
+}
+
+// etagMatches compares an ETag as sent (quotes optional, "*" = any) with a
+// stored one.
+func etagMatches(sent, stored string) bool {
+	sent = strings.TrimSpace(sent)
+	if sent == "*" {
+		return true
+	}
+	return strings.Trim(sent, `"`) == stored
+}
+
+func getFence(txn *badger.Txn, bucket, key string) (uint64, error) {
+	v, ok, err := getValue(txn, fenceKey(bucket, key))
+	if err != nil || !ok {
+		return 0, err
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("fencing record %s/%s: bad length", bucket, key)
+	}
+	return binary.BigEndian.Uint64(v), nil
+}

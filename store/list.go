@@ -1,0 +1,275 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// clampMax applies S3's page-size rules: negative = the default, at most 1000.
+func clampMax(n int) int {
+	if n < 0 || n > MaxListKeys {
+		return MaxListKeys
+	}
+	return n
+}
+
+// commonPrefix returns the common prefix key rolls up into, or "".
+func commonPrefix(key, prefix, delim string) string {
+	if delim == "" {
+		return ""
+	}
+	if i := strings.Index(key[len(prefix):], delim); i >= 0 {
+		return key[:len(prefix)+i+len(delim)]
+	}
+	return ""
+}
+
+// seekPast moves it to the first key after every key starting with
+// base+cp; false when nothing can follow.
+func seekPast(it *badger.Iterator, base []byte, cp string) bool {
+	next := prefixEnd(append(bytes.Clone(base), cp...))
+	if next == nil {
+		return false
+	}
+	it.Seek(next)
+	return true
+}
+
+// startKey is where a listing below base with prefix begins: at the prefix,
+// or just after every record of marker when that is further. after is the
+// byte that follows marker there: 0x00 for keys that end with the object
+// key ('L'), 0x01 for keys that continue with 0x00 and a suffix ('V', 'U').
+func startKey(base []byte, prefix, marker string, after byte) []byte {
+	k := append(bytes.Clone(base), prefix...)
+	if marker != "" && marker >= prefix {
+		k = append(append(bytes.Clone(base), marker...), after) // keys never hold NUL
+	}
+	return k
+}
+
+// ListObjects lists the latest non-deleted version of each key (S3
+// ListObjects V1/V2 semantics). It walks the latest index only, seeking past
+// whole common prefixes and stopping at the end of the prefix.
+func (s *Store) ListObjects(ctx context.Context, bucket string, opts ListOptions) (ListResult, error) {
+	done, err := s.begin()
+	if err != nil {
+		return ListResult{}, err
+	}
+	defer done()
+	var res ListResult
+	err = s.db.View(func(txn *badger.Txn) error {
+		if _, err := getBucket(txn, bucket); err != nil {
+			return err
+		}
+		res, err = listLatest(ctx, txn, bucket, opts)
+		return err
+	})
+	return res, err
+}
+
+func listLatest(ctx context.Context, txn *badger.Txn, bucket string, opts ListOptions) (ListResult, error) {
+	var res ListResult
+	max := clampMax(opts.MaxKeys)
+	if max == 0 {
+		return res, nil
+	}
+	base := latestPrefix(bucket)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: append(bytes.Clone(base), opts.Prefix...), PrefetchValues: true, PrefetchSize: 64})
+	defer it.Close()
+	n := 0
+	for it.Seek(startKey(base, opts.Prefix, opts.Marker, 0)); it.Valid(); {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		key := objectKeyAfter(it.Item().Key(), base)
+		var l latestRecord
+		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &l) }); err != nil {
+			return res, fmt.Errorf("latest record %s/%s: %w", bucket, key, err)
+		}
+		if l.DeleteMarker {
+			it.Next()
+			continue
+		}
+		entry := key
+		cp := commonPrefix(key, opts.Prefix, opts.Delimiter)
+		if cp != "" {
+			entry = cp
+		}
+		if cp == "" || cp > opts.Marker {
+			if n == max {
+				res.IsTruncated = true
+				break
+			}
+			n++
+			res.NextMarker = entry
+			if cp != "" {
+				res.CommonPrefixes = append(res.CommonPrefixes, cp)
+			} else {
+				res.Objects = append(res.Objects, l.info(bucket, key))
+			}
+		}
+		if cp == "" {
+			it.Next()
+		} else if !seekPast(it, base, cp) {
+			break
+		}
+	}
+	if !res.IsTruncated {
+		res.NextMarker = ""
+	}
+	return res, nil
+}
+
+// ListObjectVersions lists versions and delete markers: keys ascending,
+// newest first within a key, with S3's key/version-ID marker semantics.
+func (s *Store) ListObjectVersions(ctx context.Context, bucket string, opts ListVersionsOptions) (ListVersionsResult, error) {
+	done, err := s.begin()
+	if err != nil {
+		return ListVersionsResult{}, err
+	}
+	defer done()
+	var res ListVersionsResult
+	err = s.db.View(func(txn *badger.Txn) error {
+		if _, err := getBucket(txn, bucket); err != nil {
+			return err
+		}
+		res, err = listVersions(ctx, txn, bucket, opts)
+		return err
+	})
+	return res, err
+}
+
+// versionsStart is the first 'V' key a version listing visits, and whether
+// the walk begins inside KeyMarker's versions (after VersionIDMarker).
+func versionsStart(txn *badger.Txn, bucket string, opts ListVersionsOptions) ([]byte, error) {
+	base := versionBucketPrefix(bucket)
+	if opts.KeyMarker == "" || opts.VersionIDMarker == "" {
+		return startKey(base, opts.Prefix, opts.KeyMarker, 1), nil
+	}
+	var o order
+	if opts.VersionIDMarker == NullVersionID {
+		n, ok, err := getNullOrder(txn, bucket, opts.KeyMarker)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return startKey(base, opts.Prefix, opts.KeyMarker, 1), nil
+		}
+		o = n
+	} else {
+		p, ok := parseVersionID(opts.VersionIDMarker)
+		if !ok {
+			return nil, fmt.Errorf("%w: version-id-marker %q", ErrInvalidArgument, opts.VersionIDMarker)
+		}
+		o = p
+	}
+	// Just after the marker version: the inverted order plus one zero byte.
+	k := append(versionKey(bucket, opts.KeyMarker, o), 0)
+	if min := append(bytes.Clone(base), opts.Prefix...); bytes.Compare(k, min) < 0 {
+		return min, nil
+	}
+	return k, nil
+}
+
+func listVersions(ctx context.Context, txn *badger.Txn, bucket string, opts ListVersionsOptions) (ListVersionsResult, error) {
+	var res ListVersionsResult
+	max := clampMax(opts.MaxKeys)
+	if max == 0 {
+		return res, nil
+	}
+	start, err := versionsStart(txn, bucket, opts)
+	if err != nil {
+		return res, err
+	}
+	base := versionBucketPrefix(bucket)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: append(bytes.Clone(base), opts.Prefix...), PrefetchValues: true, PrefetchSize: 16})
+	defer it.Close()
+	w := versionWalk{txn: txn, bucket: bucket, opts: opts, max: max, res: &res}
+	for it.Seek(start); it.Valid(); {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		key, o, err := parseVersionKey(it.Item().Key(), base)
+		if err != nil {
+			return res, err
+		}
+		cp := commonPrefix(key, opts.Prefix, opts.Delimiter)
+		if cp != "" {
+			if cp > opts.KeyMarker && !w.add(cp, nil) {
+				break
+			}
+			if !seekPast(it, base, cp) {
+				break
+			}
+			continue
+		}
+		info, err := w.version(it.Item(), key, o)
+		if err != nil {
+			return res, err
+		}
+		if !w.add("", &info) {
+			break
+		}
+		it.Next()
+	}
+	if !res.IsTruncated {
+		res.NextKeyMarker, res.NextVersionIDMarker = "", ""
+	}
+	return res, nil
+}
+
+// versionWalk accumulates one page of a version listing.
+type versionWalk struct {
+	txn     *badger.Txn
+	bucket  string
+	opts    ListVersionsOptions
+	max, n  int
+	res     *ListVersionsResult
+	lastKey string
+	latest  *latestRecord // of lastKey
+}
+
+// add appends a common prefix or a version; false once the page is full
+// (IsTruncated is then set).
+func (w *versionWalk) add(cp string, v *ObjectInfo) bool {
+	if w.n == w.max {
+		w.res.IsTruncated = true
+		return false
+	}
+	w.n++
+	if v == nil {
+		w.res.CommonPrefixes = append(w.res.CommonPrefixes, cp)
+		w.res.NextKeyMarker, w.res.NextVersionIDMarker = cp, ""
+		return true
+	}
+	w.res.Versions = append(w.res.Versions, *v)
+	w.res.NextKeyMarker, w.res.NextVersionIDMarker = v.Key, v.VersionID
+	return true
+}
+
+func (w *versionWalk) version(item *badger.Item, key string, o order) (ObjectInfo, error) {
+	var rec *versionRecord
+	err := item.Value(func(v []byte) error {
+		var err error
+		rec, err = decodeVersion(v)
+		return err
+	})
+	if err != nil {
+		return ObjectInfo{}, fmt.Errorf("%s/%s: %w", w.bucket, key, err)
+	}
+	if key != w.lastKey || w.latest == nil {
+		if w.latest, err = getLatest(w.txn, w.bucket, key); err != nil {
+			return ObjectInfo{}, err
+		}
+		w.lastKey = key
+	}
+	info := rec.info(w.bucket, key)
+	info.Parts = nil
+	info.IsLatest = w.latest != nil && w.latest.order() == o
+	return info, nil
+}

@@ -1,0 +1,185 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"hash/crc32"
+	"time"
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// bucketRecord is the value of a 'B' key.
+type bucketRecord struct {
+	Created    time.Time  `json:"c"`
+	Versioning Versioning `json:"v,omitempty"`
+}
+
+// extent is one stored piece of an object: either inline bytes (kept after
+// the record header) or a data file.
+type extent struct {
+	File   string `json:"f,omitempty"` // data file ID; "" = inline
+	Size   int64  `json:"s"`
+	CRC    uint32 `json:"c,omitempty"` // CRC32C of inline bytes
+	inline []byte
+}
+
+// versionRecord is the value of a 'V' key: one object version or delete marker.
+type versionRecord struct {
+	ID           string     `json:"i"` // internal version ID (also for the null version)
+	Null         bool       `json:"n,omitempty"`
+	DeleteMarker bool       `json:"d,omitempty"`
+	Size         int64      `json:"s,omitempty"`
+	ETag         string     `json:"e,omitempty"`
+	ModTime      int64      `json:"m"` // unix nanoseconds
+	Meta         ObjectMeta `json:"h"` // Tags live in the 'T' record
+	Extents      []extent   `json:"x,omitempty"`
+	Parts        []PartInfo `json:"p,omitempty"`
+}
+
+// latestRecord is the value of an 'L' key: what listings and GET-latest need.
+type latestRecord struct {
+	ID           string `json:"i"`
+	Null         bool   `json:"n,omitempty"`
+	DeleteMarker bool   `json:"d,omitempty"`
+	Size         int64  `json:"s,omitempty"`
+	ETag         string `json:"e,omitempty"`
+	ModTime      int64  `json:"m"`
+}
+
+// uploadRecord is the value of a 'U' key.
+type uploadRecord struct {
+	Initiated time.Time  `json:"t"`
+	Meta      ObjectMeta `json:"h"`
+}
+
+// partRecord is the value of a 'P' key.
+type partRecord struct {
+	File      string            `json:"f"`
+	Size      int64             `json:"s"`
+	ETag      string            `json:"e"`
+	ModTime   time.Time         `json:"m"`
+	Checksums map[string]string `json:"k,omitempty"`
+}
+
+const versionFormat = 1
+
+// encodeVersion lays a record out as: format byte, uvarint header length,
+// JSON header, then the inline bytes of its extents in order.
+func encodeVersion(r *versionRecord) ([]byte, error) {
+	hdr, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	n := len(hdr) + binary.MaxVarintLen64 + 1
+	for _, e := range r.Extents {
+		n += len(e.inline)
+	}
+	buf := make([]byte, 0, n)
+	buf = append(buf, versionFormat)
+	buf = binary.AppendUvarint(buf, uint64(len(hdr)))
+	buf = append(buf, hdr...)
+	for _, e := range r.Extents {
+		buf = append(buf, e.inline...)
+	}
+	return buf, nil
+}
+
+// decodeVersion is the inverse of encodeVersion. Inline bytes alias v's copy
+// and are CRC-checked by the reader, not here.
+func decodeVersion(v []byte) (*versionRecord, error) {
+	if len(v) < 2 || v[0] != versionFormat {
+		return nil, fmt.Errorf("version record: unknown format")
+	}
+	hl, n := binary.Uvarint(v[1:])
+	if n <= 0 || uint64(len(v)-1-n) < hl {
+		return nil, fmt.Errorf("version record: bad header length")
+	}
+	body := v[1+n:]
+	var r versionRecord
+	if err := json.Unmarshal(body[:hl], &r); err != nil {
+		return nil, fmt.Errorf("version record: %w", err)
+	}
+	rest := body[hl:]
+	for i := range r.Extents {
+		e := &r.Extents[i]
+		if e.File != "" {
+			continue
+		}
+		if int64(len(rest)) < e.Size {
+			return nil, fmt.Errorf("version record: inline data truncated")
+		}
+		e.inline, rest = rest[:e.Size], rest[e.Size:]
+	}
+	return &r, nil
+}
+
+func (r *versionRecord) order() order {
+	o, _ := parseVersionID(r.ID)
+	return o
+}
+
+func (r *versionRecord) latest() latestRecord {
+	return latestRecord{ID: r.ID, Null: r.Null, DeleteMarker: r.DeleteMarker,
+		Size: r.Size, ETag: r.ETag, ModTime: r.ModTime}
+}
+
+// files lists the data files the record references.
+func (r *versionRecord) files() []string {
+	var fs []string
+	for _, e := range r.Extents {
+		if e.File != "" {
+			fs = append(fs, e.File)
+		}
+	}
+	return fs
+}
+
+func shownID(id string, null bool) string {
+	if null {
+		return NullVersionID
+	}
+	return id
+}
+
+// info renders a record as ObjectInfo (IsLatest and Tags are set by callers).
+func (r *versionRecord) info(bucket, key string) ObjectInfo {
+	m := r.Meta
+	return ObjectInfo{
+		Bucket: bucket, Key: key,
+		VersionID:          shownID(r.ID, r.Null),
+		InternalVersionID:  r.ID,
+		DeleteMarker:       r.DeleteMarker,
+		Size:               r.Size,
+		ETag:               r.ETag,
+		ModTime:            time.Unix(0, r.ModTime).UTC(),
+		ContentType:        m.ContentType,
+		CacheControl:       m.CacheControl,
+		ContentDisposition: m.ContentDisposition,
+		ContentEncoding:    m.ContentEncoding,
+		ContentLanguage:    m.ContentLanguage,
+		Expires:            m.Expires,
+		UserMeta:           m.UserMeta,
+		Checksums:          m.Checksums,
+		Parts:              r.Parts,
+	}
+}
+
+func (l *latestRecord) info(bucket, key string) ObjectInfo {
+	return ObjectInfo{
+		Bucket: bucket, Key: key,
+		VersionID:         shownID(l.ID, l.Null),
+		InternalVersionID: l.ID,
+		IsLatest:          true,
+		DeleteMarker:      l.DeleteMarker,
+		Size:              l.Size,
+		ETag:              l.ETag,
+		ModTime:           time.Unix(0, l.ModTime).UTC(),
+	}
+}
+
+func (l *latestRecord) order() order {
+	o, _ := parseVersionID(l.ID)
+	return o
+}
