@@ -127,3 +127,14 @@ func ToAPIError(err error) (*APIError, bool) {
 	}
 	return ErrInternalError, false
 }
+
+// Errors added by the protocol layer (additive to the table above).
+var (
+	ErrInvalidLocationConstraint = apiErr(http.StatusBadRequest, "InvalidLocationConstraint", "The specified location-constraint is not valid.")
+	ErrInvalidPartNumber         = apiErr(http.StatusRequestedRangeNotSatisfiable, "InvalidPartNumber", "The requested partnumber is not satisfiable.")
+	ErrMetadataTooLarge          = apiErr(http.StatusBadRequest, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.")
+	ErrMalformedPolicy           = apiErr(http.StatusBadRequest, "MalformedPolicy", "Policies must be valid JSON.")
+	ErrMissingContentMD5         = apiErr(http.StatusBadRequest, "InvalidRequest", "Missing required header for this request: Content-MD5.")
+	ErrUserKeyMustBeSpecified    = apiErr(http.StatusBadRequest, "UserKeyMustBeSpecified", "The bucket POST must contain the specified field name. If it is specified, check the order of the fields.")
+	ErrInvalidCopySource         = apiErr(http.StatusBadRequest, "InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey.")
+)

@@ -1,0 +1,451 @@
+// Package s3 is BucketDB's S3 protocol layer: it turns HTTP requests into
+// calls on a Backend (the object layer, declared in backend.go) and renders
+// the answers as S3 does.
+//
+// A request goes through one pipeline (ServeHTTP):
+//
+//  1. a request ID is minted and set as x-amz-request-id / x-amz-id-2;
+//  2. /health/live and /health/ready are answered without authentication;
+//  3. virtual-host addressing ("bucket.<domain>") is folded into the path and
+//     the one route table (routes.go) names the operation ("PutObject");
+//  4. the request is authenticated (Verifier); its decoded body (Payload)
+//     is the only body handlers read;
+//  5. the handler runs and returns an error or nil; errors are rendered as S3
+//     XML by writeError, the one function that writes errors;
+//  6. one access-log line is written per request.
+//
+// Handlers live in one file per operation family (buckets.go, objects.go,
+// copy.go, delete.go, listing.go, versioning.go, multipart.go, tagging.go,
+// config.go, health.go). A handler panic is recovered and answered with
+// InternalError.
+//
+// Concurrency: a Server is immutable after New and serves requests
+// concurrently; all per-request state lives in a call value.
+package s3
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/mux"
+)
+
+// s3NS is the XML namespace of S3 responses.
+const s3NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+
+// Config configures a Server. Start from DefaultConfig.
+type Config struct {
+	// Region is the region the server reports (GetBucketLocation) and
+	// accepts as a CreateBucket LocationConstraint.
+	Region string
+	// Domains enables virtual-host-style addressing: a request whose Host is
+	// "<bucket>.<domain>" (port ignored) addresses <bucket>. Path-style
+	// addressing always works.
+	Domains []string
+	// Verifier authenticates every request (SigV4). Required.
+	Verifier *Verifier
+	// AllowAnonymous lets unsigned requests through as the anonymous
+	// principal. Off by default: anonymous requests get AccessDenied.
+	AllowAnonymous bool
+	// Logger receives the access log (Info, one line per request) and
+	// errors (Error). Nil: slog.Default().
+	Logger *slog.Logger
+	// MaxXMLBody bounds every XML (and JSON policy) request body; larger
+	// bodies are refused. Default 4 MiB (a 1000-key DeleteObjects fits).
+	MaxXMLBody int64
+}
+
+// DefaultConfig returns a Config with defaults filled in; the caller sets
+// Verifier.
+func DefaultConfig() Config {
+	return Config{
+		Region:     "us-east-1",
+		Logger:     slog.Default(),
+		MaxXMLBody: 4 << 20,
+	}
+}
+
+// Validate reports what is wrong with c.
+func (c Config) Validate() error {
+	if c.Verifier == nil {
+		return errors.New("s3: Config.Verifier is required")
+	}
+	if c.Region == "" {
+		return errors.New("s3: Config.Region is empty")
+	}
+	if c.MaxXMLBody <= 0 {
+		return errors.New("s3: Config.MaxXMLBody must be positive")
+	}
+	for _, d := range c.Domains {
+		if d == "" || strings.HasPrefix(d, ".") {
+			return fmt.Errorf("s3: invalid domain %q", d)
+		}
+	}
+	return nil
+}
+
+// Server is the S3 HTTP handler.
+type Server struct {
+	cfg     Config
+	backend Backend
+	log     *slog.Logger
+	router  *mux.Router
+	ops     map[string]handler
+
+	idPrefix string
+	idSeq    atomic.Uint64
+}
+
+var _ http.Handler = (*Server)(nil)
+
+// New returns a Server serving b. Zero fields of cfg take their defaults;
+// New panics if cfg is invalid after that (a wiring error) or b is nil.
+func New(cfg Config, b Backend) *Server {
+	def := DefaultConfig()
+	if cfg.Region == "" {
+		cfg.Region = def.Region
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = def.Logger
+	}
+	if cfg.MaxXMLBody == 0 {
+		cfg.MaxXMLBody = def.MaxXMLBody
+	}
+	if err := cfg.Validate(); err != nil {
+		panic(err)
+	}
+	if b == nil {
+		panic("s3: nil Backend")
+	}
+	var p [4]byte
+	_, _ = rand.Read(p[:])
+	s := &Server{
+		cfg:      cfg,
+		backend:  b,
+		log:      cfg.Logger,
+		idPrefix: strings.ToUpper(hex.EncodeToString(p[:])),
+	}
+	s.router, s.ops = s.buildRouter()
+	return s
+}
+
+// handler is what every operation implements. It writes the success
+// response itself and returns an error for writeError to render.
+type handler func(w http.ResponseWriter, r *http.Request, c *call) error
+
+// call is the per-request state shared by the pipeline and the handler.
+type call struct {
+	id        string
+	op        string
+	bucket    string
+	key       string
+	accessKey string
+	payload   *Payload
+	in        countingReader
+}
+
+// body is the authenticated, decoded request body.
+func (c *call) body() io.Reader { return &c.in }
+
+// size is the decoded body length, or -1 when unknown.
+func (c *call) size() int64 {
+	if c.payload == nil {
+		return -1
+	}
+	return c.payload.Size
+}
+
+// checksums returns the verified body checksums; call after EOF.
+func (c *call) checksums() map[string]string {
+	if c.payload == nil || c.payload.Checksums == nil {
+		return nil
+	}
+	return c.payload.Checksums()
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.r == nil {
+		return 0, io.EOF
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// responseWriter records the status and counts the bytes written.
+type responseWriter struct {
+	http.ResponseWriter
+	status int
+	n      int64
+}
+
+func (w *responseWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.n += int64(n)
+	return n, err
+}
+
+// ReadFrom keeps io.Copy on the sendfile/splice path of net/http.
+func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := io.Copy(w.ResponseWriter, r)
+	w.n += n
+	return n, err
+}
+
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (s *Server) newRequestID() string {
+	return fmt.Sprintf("%s%08X", s.idPrefix, s.idSeq.Add(1))
+}
+
+// ServeHTTP runs the request pipeline described in the package doc.
+func (s *Server) ServeHTTP(hw http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	w := &responseWriter{ResponseWriter: hw}
+	c := &call{id: s.newRequestID(), op: "Unknown"}
+	sum := sha256.Sum256([]byte(c.id + s.idPrefix))
+	w.Header().Set("x-amz-request-id", c.id)
+	w.Header().Set("x-amz-id-2", base64.StdEncoding.EncodeToString(sum[:]))
+	w.Header().Set("Server", "BucketDB")
+
+	defer s.accessLog(w, r, c, start)
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.Error("s3 handler panic", "request_id", c.id, "operation", c.op,
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if w.status == 0 {
+				s.writeError(w, r, c, ErrInternalError)
+			}
+		}
+	}()
+
+	if h := s.healthHandler(r); h != nil {
+		c.op = healthOp(r)
+		s.finish(w, r, c, h(w, r, c))
+		return
+	}
+
+	rr := s.addressed(r)
+	var m mux.RouteMatch
+	if !s.router.Match(rr, &m) || m.Route == nil {
+		s.finish(w, r, c, ErrMethodNotAllowed)
+		return
+	}
+	c.op = m.Route.GetName()
+	c.bucket = m.Vars["bucket"]
+	c.key = m.Vars["key"]
+
+	p, err := s.cfg.Verifier.Authenticate(r)
+	if err != nil {
+		s.finish(w, r, c, err)
+		return
+	}
+	if p == nil || (p.Anonymous && !s.cfg.AllowAnonymous) {
+		s.finish(w, r, c, ErrAccessDenied)
+		return
+	}
+	c.payload = p
+	c.accessKey = p.AccessKey
+	c.in.r = p.Body
+	if err := checkKey(c); err != nil {
+		s.finish(w, r, c, err)
+		return
+	}
+	s.finish(w, r, c, s.ops[c.op](w, r, c))
+}
+
+// finish renders err, if any, unless the response has already started (then
+// the connection is cut short by net/http because the declared length was
+// not written, and the error is logged).
+func (s *Server) finish(w *responseWriter, r *http.Request, c *call, err error) {
+	if err == nil {
+		if w.status == 0 {
+			w.WriteHeader(http.StatusOK)
+		}
+		return
+	}
+	if w.status != 0 {
+		s.log.Error("s3 error after response started", "request_id", c.id,
+			"operation", c.op, "bucket", c.bucket, "key", c.key, "err", err)
+		return
+	}
+	s.writeError(w, r, c, err)
+}
+
+// errorResponse is the S3 error document.
+type errorResponse struct {
+	XMLName   xml.Name `xml:"Error"`
+	Code      string   `xml:"Code"`
+	Message   string   `xml:"Message"`
+	Resource  string   `xml:"Resource"`
+	RequestID string   `xml:"RequestId"`
+}
+
+// writeError is the one function that renders an S3 error response.
+// Unrecognised errors become InternalError and are logged once here.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, c *call, err error) {
+	ae, known := ToAPIError(err)
+	if !known || ae.HTTPStatus >= 500 && ae.Code == ErrInternalError.Code {
+		s.log.Error("s3 internal error", "request_id", c.id, "operation", c.op,
+			"bucket", c.bucket, "key", c.key, "err", err)
+	}
+	h := w.Header()
+	for _, k := range []string{"Content-Length", "Content-Encoding", "Content-Disposition",
+		"Cache-Control", "Expires", "Content-Language", "Accept-Ranges"} {
+		h.Del(k)
+	}
+	if ae.HTTPStatus != http.StatusRequestedRangeNotSatisfiable {
+		h.Del("Content-Range")
+	}
+	if ae.HTTPStatus == http.StatusNotModified || r.Method == http.MethodHead {
+		if ae.HTTPStatus != http.StatusNotModified {
+			h.Del("ETag")
+		}
+		h.Del("Content-Type")
+		w.WriteHeader(ae.HTTPStatus)
+		return
+	}
+	h.Del("ETag")
+	resource := r.URL.Path
+	if resource == "" {
+		resource = "/"
+	}
+	body, merr := xml.Marshal(errorResponse{
+		Code: ae.Code, Message: ae.Message, Resource: resource, RequestID: c.id,
+	})
+	if merr != nil {
+		body = nil
+	}
+	h.Set("Content-Type", "application/xml")
+	h.Set("Content-Length", fmt.Sprint(len(xml.Header)+len(body)))
+	w.WriteHeader(ae.HTTPStatus)
+	_, _ = io.WriteString(w, xml.Header)
+	_, _ = w.Write(body)
+}
+
+// accessLog writes the one structured line per request.
+func (s *Server) accessLog(w *responseWriter, r *http.Request, c *call, start time.Time) {
+	status := w.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "s3 request",
+		slog.String("request_id", c.id),
+		slog.String("operation", c.op),
+		slog.String("method", r.Method),
+		slog.String("bucket", c.bucket),
+		slog.String("key", c.key),
+		slog.Int("status", status),
+		slog.Int64("bytes_in", c.in.n),
+		slog.Int64("bytes_out", w.n),
+		slog.Duration("duration", time.Since(start)),
+		slog.String("access_key", c.accessKey),
+		slog.String("remote_addr", r.RemoteAddr),
+	)
+}
+
+// writeXML renders v as an XML document with the given status.
+func writeXML(w http.ResponseWriter, status int, v any) error {
+	body, err := xml.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("marshal %T: %w", v, err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/xml")
+	h.Set("Content-Length", fmt.Sprint(len(xml.Header)+len(body)))
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, xml.Header)
+	_, _ = w.Write(body)
+	return nil
+}
+
+// readBody reads the whole (small) request body, at most limit bytes; a
+// larger body is tooBig. Errors from the body (signature failures) pass
+// through unchanged.
+func (c *call) readBody(limit int64, tooBig *APIError) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(c.body(), limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, tooBig
+	}
+	return b, nil
+}
+
+// readXML decodes the request body into v. A body over the size limit, a
+// syntax error or an empty body is MalformedXML.
+func (s *Server) readXML(c *call, v any) error {
+	b, err := c.readBody(s.cfg.MaxXMLBody, ErrMalformedXML)
+	if err != nil {
+		return err
+	}
+	return decodeXML(b, v)
+}
+
+// decodeXML is the parser behind every XML body (fuzzed).
+func decodeXML(b []byte, v any) error {
+	if len(strings.TrimSpace(string(b))) == 0 {
+		return ErrMalformedXML
+	}
+	if err := xml.Unmarshal(b, v); err != nil {
+		return ErrMalformedXML.WithMessage("%s (%v)", ErrMalformedXML.Message, err)
+	}
+	return nil
+}
+
+// iso8601 formats t as S3 does in XML bodies.
+func iso8601(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
+// quoteETag returns the ETag in its quoted wire form.
+func quoteETag(etag string) string {
+	if strings.HasPrefix(etag, `"`) {
+		return etag
+	}
+	return `"` + etag + `"`
+}
+
+// trimETag strips quotes (and a weak prefix) from a client-supplied ETag.
+func trimETag(etag string) string {
+	etag = strings.TrimSpace(etag)
+	etag = strings.TrimPrefix(etag, "W/")
+	return strings.Trim(etag, `"`)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

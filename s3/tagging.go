@@ -1,0 +1,195 @@
+package s3
+
+import (
+	"encoding/xml"
+	"errors"
+	"net/http"
+	"net/url"
+	"unicode/utf8"
+
+	"github.com/bucketdb/bucketdb/store"
+)
+
+// S3's tag limits.
+const (
+	maxObjectTags  = 10
+	maxBucketTags  = 50
+	maxTagKeyLen   = 128 // characters
+	maxTagValueLen = 256 // characters
+	// taggingConfigKind is the bucket-config kind bucket tags are stored as.
+	taggingConfigKind = "tagging"
+)
+
+type tagXML struct {
+	Key   string `xml:"Key"`
+	Value string `xml:"Value"`
+}
+
+// tagging is the Put/GetObjectTagging and Put/GetBucketTagging document.
+type tagging struct {
+	XMLName xml.Name `xml:"Tagging"`
+	TagSet  []tagXML `xml:"TagSet>Tag"`
+}
+
+type taggingResponse struct {
+	XMLName xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ Tagging"`
+	TagSet  []tagXML `xml:"TagSet>Tag"`
+}
+
+// parseTagging parses and validates a Tagging body with at most max tags
+// (fuzzed).
+func parseTagging(b []byte, max int) (map[string]string, error) {
+	var t tagging
+	if err := decodeXML(b, &t); err != nil {
+		return nil, err
+	}
+	tags := make(map[string]string, len(t.TagSet))
+	for _, tg := range t.TagSet {
+		if _, dup := tags[tg.Key]; dup {
+			return nil, ErrInvalidTag.WithMessage("Cannot provide multiple Tags with the same key.")
+		}
+		tags[tg.Key] = tg.Value
+	}
+	return tags, validateTags(tags, max)
+}
+
+// validateTags enforces S3's limits on a tag set.
+func validateTags(tags map[string]string, max int) error {
+	if len(tags) > max {
+		return ErrInvalidTag.WithMessage("Object tags cannot be greater than %d.", max)
+	}
+	for k, v := range tags {
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return ErrInvalidTag.WithMessage("Tags must be valid UTF-8.")
+		}
+		if k == "" || utf8.RuneCountInString(k) > maxTagKeyLen {
+			return ErrInvalidTag.WithMessage("The TagKey you have provided is invalid.")
+		}
+		if utf8.RuneCountInString(v) > maxTagValueLen {
+			return ErrInvalidTag.WithMessage("The TagValue you have provided is invalid.")
+		}
+	}
+	return nil
+}
+
+// parseTagHeader parses x-amz-tagging ("k1=v1&k2=v2", URL-encoded).
+func parseTagHeader(h string) (map[string]string, error) {
+	if h == "" {
+		return nil, nil
+	}
+	q, err := url.ParseQuery(h)
+	if err != nil {
+		return nil, ErrInvalidArgument.WithMessage("The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.")
+	}
+	tags := make(map[string]string, len(q))
+	for k, vs := range q {
+		if len(vs) > 1 {
+			return nil, ErrInvalidTag.WithMessage("Cannot provide multiple Tags with the same key.")
+		}
+		tags[k] = vs[0]
+	}
+	return tags, validateTags(tags, maxObjectTags)
+}
+
+func renderTags(tags map[string]string) taggingResponse {
+	out := taggingResponse{TagSet: []tagXML{}}
+	for _, k := range sortedKeys(tags) {
+		out.TagSet = append(out.TagSet, tagXML{Key: k, Value: tags[k]})
+	}
+	return out
+}
+
+func (s *Server) putObjectTagging(w http.ResponseWriter, r *http.Request, c *call) error {
+	b, err := c.readBody(s.cfg.MaxXMLBody, ErrMalformedXML)
+	if err != nil {
+		return err
+	}
+	tags, err := parseTagging(b, maxObjectTags)
+	if err != nil {
+		return err
+	}
+	info, err := s.backend.SetObjectTags(r.Context(), c.bucket, c.key, r.URL.Query().Get("versionId"), tags)
+	if err != nil {
+		return s.deleteMarkerError(r.Context(), w.Header(), c, r.URL.Query().Get("versionId"), info, err)
+	}
+	s.setVersionHeader(r.Context(), w.Header(), c.bucket, info.VersionID)
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Server) getObjectTagging(w http.ResponseWriter, r *http.Request, c *call) error {
+	vid := r.URL.Query().Get("versionId")
+	info, err := s.backend.HeadObject(r.Context(), c.bucket, c.key, store.GetOptions{VersionID: vid})
+	if err != nil {
+		return s.deleteMarkerError(r.Context(), w.Header(), c, vid, info, err)
+	}
+	s.setVersionHeader(r.Context(), w.Header(), c.bucket, info.VersionID)
+	return writeXML(w, http.StatusOK, renderTags(info.Tags))
+}
+
+func (s *Server) deleteObjectTagging(w http.ResponseWriter, r *http.Request, c *call) error {
+	vid := r.URL.Query().Get("versionId")
+	info, err := s.backend.SetObjectTags(r.Context(), c.bucket, c.key, vid, nil)
+	if err != nil {
+		return s.deleteMarkerError(r.Context(), w.Header(), c, vid, info, err)
+	}
+	s.setVersionHeader(r.Context(), w.Header(), c.bucket, info.VersionID)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) putBucketTagging(w http.ResponseWriter, r *http.Request, c *call) error {
+	b, err := c.readBody(s.cfg.MaxXMLBody, ErrMalformedXML)
+	if err != nil {
+		return err
+	}
+	tags, err := parseTagging(b, maxBucketTags)
+	if err != nil {
+		return err
+	}
+	doc, err := xml.Marshal(renderTags(tags))
+	if err != nil {
+		return err
+	}
+	if err := s.backend.PutBucketConfig(r.Context(), c.bucket, taggingConfigKind, doc); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) getBucketTagging(w http.ResponseWriter, r *http.Request, c *call) error {
+	return s.getBucketConfigDoc(w, r, c, taggingConfigKind, ErrNoSuchTagSet, "application/xml")
+}
+
+func (s *Server) deleteBucketTagging(w http.ResponseWriter, r *http.Request, c *call) error {
+	return s.deleteBucketConfigDoc(w, r, c, taggingConfigKind)
+}
+
+// getBucketConfigDoc answers a stored bucket configuration document as is;
+// missing is the operation's own error.
+func (s *Server) getBucketConfigDoc(w http.ResponseWriter, r *http.Request, c *call, kind string, missing *APIError, contentType string) error {
+	doc, err := s.backend.GetBucketConfig(r.Context(), c.bucket, kind)
+	if errors.Is(err, store.ErrNoSuchConfig) {
+		return missing
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", itoa(len(doc)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(doc)
+	return nil
+}
+
+// deleteBucketConfigDoc removes a configuration; removing a missing one
+// succeeds, as in S3.
+func (s *Server) deleteBucketConfigDoc(w http.ResponseWriter, r *http.Request, c *call, kind string) error {
+	err := s.backend.DeleteBucketConfig(r.Context(), c.bucket, kind)
+	if err != nil && !errors.Is(err, store.ErrNoSuchConfig) {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
