@@ -5,8 +5,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
+	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -90,10 +91,14 @@ func (s *authServer) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	sum := sha256.Sum256(res.Body)
 	w.Header().Set("ETag", `"`+hex.EncodeToString(sum[:16])+`"`)
-	w.Header().Set("Content-Type", "application/json")
+	if status == http.StatusOK {
+		w.WriteHeader(status)
+		return
+	}
+	w.Header().Set("Content-Type", "application/xml")
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
-		json.NewEncoder(w).Encode(res)
+		fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code><Message>%s</Message></Error>", res.Code, html.EscapeString(res.Message))
 	}
 }
 
