@@ -174,7 +174,11 @@ func newServer(t testing.TB, cfg serverConfig, dataDir, endpoint string, cluster
 	}
 	s.args = append([]string{"server", "--data", dataDir, "--listen", endpoint}, clusterArgs...)
 	s.args = append(s.args, cfg.args...)
-	s.env = os.Environ()
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "BUCKETDB_") {
+			s.env = append(s.env, kv)
+		}
+	}
 	if !cfg.noCreds {
 		s.AccessKey, s.SecretKey = cfg.accessKey, cfg.secretKey
 		s.env = append(s.env, "BUCKETDB_ACCESS_KEY="+cfg.accessKey, "BUCKETDB_SECRET_KEY="+cfg.secretKey)
