@@ -1,0 +1,127 @@
+package fsmount
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// Metadata names, the ones s3fs and rclone use (x-amz-meta-<name>).
+const (
+	metaMode  = "mode"
+	metaUID   = "uid"
+	metaGID   = "gid"
+	metaMtime = "mtime"
+	metaCtime = "ctime"
+	metaAtime = "atime"
+)
+
+// attrs are the POSIX attributes of one node.
+type attrs struct {
+	mode  uint32 // st_mode including the file type bits
+	uid   uint32
+	gid   uint32
+	size  int64
+	mtime time.Time
+	ctime time.Time
+	atime time.Time
+	etag  string
+}
+
+// kind returns the file-type bits.
+func (a attrs) kind() uint32 { return a.mode & syscall.S_IFMT }
+
+// parseEpoch reads decimal epoch seconds, integer (s3fs) or fractional
+// (rclone).
+func parseEpoch(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, false
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return time.Unix(n, 0), true
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e15 {
+		return time.Time{}, false
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(math.Round(frac*1e9))), true
+}
+
+// attrsFromObject derives attributes from an object (or directory marker).
+// kind is the file type to assume when the metadata carries none; mode
+// bits that are missing or unparseable fall back to the configured defaults.
+func (c *Config) attrsFromObject(info ObjectInfo, kind uint32) attrs {
+	a := attrs{uid: c.UID, gid: c.GID, size: info.Size, etag: info.ETag}
+	perm := c.FileMode
+	if kind == syscall.S_IFDIR {
+		perm = c.DirMode
+	}
+	a.mode = kind | perm&07777
+	m := info.Meta
+	if v, err := strconv.ParseUint(strings.TrimSpace(m[metaMode]), 10, 32); err == nil {
+		mode := uint32(v)
+		if mode&syscall.S_IFMT == 0 {
+			mode |= kind
+		}
+		// A marker or object keeps the type it was found as, except
+		// that a regular-file object may declare itself a symlink.
+		if mode&syscall.S_IFMT != kind && !(kind == syscall.S_IFREG && mode&syscall.S_IFMT == syscall.S_IFLNK) {
+			mode = kind | mode&07777
+		}
+		a.mode = mode
+	}
+	if v, err := strconv.ParseUint(strings.TrimSpace(m[metaUID]), 10, 32); err == nil {
+		a.uid = uint32(v)
+	}
+	if v, err := strconv.ParseUint(strings.TrimSpace(m[metaGID]), 10, 32); err == nil {
+		a.gid = uint32(v)
+	}
+	a.mtime = info.LastModified
+	if t, ok := parseEpoch(m[metaMtime]); ok {
+		a.mtime = t
+	}
+	a.ctime = a.mtime
+	if t, ok := parseEpoch(m[metaCtime]); ok {
+		a.ctime = t
+	}
+	a.atime = a.mtime
+	if t, ok := parseEpoch(m[metaAtime]); ok {
+		a.atime = t
+	}
+	if a.kind() == syscall.S_IFDIR {
+		a.size = 4096
+	}
+	return a
+}
+
+// meta renders the attributes as object metadata in s3fs's form.
+func (a attrs) meta() Meta {
+	return Meta{
+		metaMode:  strconv.FormatUint(uint64(a.mode), 10),
+		metaUID:   strconv.FormatUint(uint64(a.uid), 10),
+		metaGID:   strconv.FormatUint(uint64(a.gid), 10),
+		metaMtime: strconv.FormatInt(a.mtime.Unix(), 10),
+		metaCtime: strconv.FormatInt(a.ctime.Unix(), 10),
+	}
+}
+
+// fill writes the attributes into a FUSE Attr.
+func (a attrs) fill(out *fuse.Attr) {
+	out.Mode = a.mode
+	out.Uid = a.uid
+	out.Gid = a.gid
+	out.Size = uint64(a.size)
+	out.Blocks = (uint64(a.size) + 511) / 512
+	out.Blksize = 4096
+	out.Nlink = 1
+	if a.kind() == syscall.S_IFDIR {
+		out.Nlink = 2
+	}
+	out.SetTimes(&a.atime, &a.mtime, &a.ctime)
+}

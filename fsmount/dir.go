@@ -1,0 +1,521 @@
+package fsmount
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// dirNode is a directory: a "/"-terminated key prefix, with or without a
+// marker object.
+type dirNode struct {
+	nodeBase
+
+	hasMarker bool // guarded by nodeBase.mu
+
+	lmu      sync.Mutex
+	listing  map[string]*listedEntry // last listing, nil when none
+	listedAt time.Time
+}
+
+var (
+	_ fs.NodeLookuper    = (*dirNode)(nil)
+	_ fs.NodeReaddirer   = (*dirNode)(nil)
+	_ fs.NodeMkdirer     = (*dirNode)(nil)
+	_ fs.NodeCreater     = (*dirNode)(nil)
+	_ fs.NodeUnlinker    = (*dirNode)(nil)
+	_ fs.NodeRmdirer     = (*dirNode)(nil)
+	_ fs.NodeRenamer     = (*dirNode)(nil)
+	_ fs.NodeSymlinker   = (*dirNode)(nil)
+	_ fs.NodeGetattrer   = (*dirNode)(nil)
+	_ fs.NodeSetattrer   = (*dirNode)(nil)
+	_ fs.NodeStatfser    = (*dirNode)(nil)
+	_ fs.NodeOnForgetter = (*dirNode)(nil)
+)
+
+// keyPrefix is the directory's key prefix ("" or ending in "/").
+func (d *dirNode) keyPrefix() (string, bool) {
+	if d.IsRoot() {
+		return d.fsys.cfg.Prefix, true
+	}
+	p, ok := d.relPath()
+	return d.fsys.cfg.Prefix + p + "/", ok
+}
+
+func (d *dirNode) OnForget() {}
+
+func (d *dirNode) invalidate() {
+	d.lmu.Lock()
+	d.listing = nil
+	d.lmu.Unlock()
+}
+
+// invalidateParent drops the listing cache of the node's directory.
+func invalidateParent(in *fs.Inode) {
+	if _, p := in.Parent(); p != nil {
+		if d, ok := p.Operations().(*dirNode); ok {
+			d.invalidate()
+		}
+	}
+}
+
+func (d *dirNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	d.fsys.statfs(out)
+	return 0
+}
+
+func (d *dirNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	d.getAttr().fill(&out.Attr)
+	out.SetTimeout(d.fsys.cfg.AttrTTL)
+	return 0
+}
+
+// Setattr stores mode, owner and times in the directory marker (creating
+// it for an implicit directory). The mount root of a whole bucket has no
+// marker; its attributes stay in memory.
+func (d *dirNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	if d.fsys.cfg.ReadOnly {
+		return syscall.EROFS
+	}
+	d.mu.Lock()
+	changed := applyAttrChanges(&d.attr, in)
+	a := d.attr
+	d.mu.Unlock()
+	if changed {
+		if prefix, ok := d.keyPrefix(); ok && prefix != "" {
+			if errno := d.putMarker(ctx, prefix, a); errno != 0 {
+				return errno
+			}
+		}
+	}
+	a.fill(&out.Attr)
+	out.SetTimeout(d.fsys.cfg.AttrTTL)
+	return 0
+}
+
+func (d *dirNode) putMarker(ctx context.Context, key string, a attrs) syscall.Errno {
+	ctx, cancel := d.fsys.opCtx(ctx)
+	defer cancel()
+	if _, err := d.fsys.bucket.Put(ctx, key, strings.NewReader(""), 0, a.meta()); err != nil {
+		return d.fsys.errnoOf("put marker", err)
+	}
+	d.mu.Lock()
+	d.hasMarker = true
+	d.mu.Unlock()
+	return 0
+}
+
+// keepAlive writes a marker for an implicit directory that is about to
+// lose an entry, so that it does not vanish when it becomes empty.
+func (d *dirNode) keepAlive(ctx context.Context) syscall.Errno {
+	d.mu.Lock()
+	has := d.hasMarker
+	a := d.attr
+	d.mu.Unlock()
+	prefix, ok := d.keyPrefix()
+	if has || !ok || prefix == "" {
+		return 0
+	}
+	return d.putMarker(ctx, prefix, a)
+}
+
+// cached answers a lookup from a fresh listing: the entry, whether it
+// exists, and whether the listing was fresh at all.
+func (d *dirNode) cached(name string) (*listedEntry, bool, bool) {
+	d.lmu.Lock()
+	defer d.lmu.Unlock()
+	if d.listing == nil || time.Since(d.listedAt) >= d.fsys.listTTL() {
+		return nil, false, false
+	}
+	e, ok := d.listing[name]
+	return e, ok, true
+}
+
+// localChild returns the child's file node if it has changes not yet on
+// the server (so the server's view must not override it).
+func (d *dirNode) localChild(name string) *fileNode {
+	ch := d.GetChild(name)
+	if ch == nil {
+		return nil
+	}
+	fn, ok := ch.Operations().(*fileNode)
+	if !ok {
+		return nil
+	}
+	if !fn.io.TryLock() {
+		return fn // busy writing or uploading
+	}
+	defer fn.io.Unlock()
+	if fn.st != nil || fn.opens > 0 {
+		return fn
+	}
+	return nil
+}
+
+// Lookup finds a child: local state first, then a fresh listing, then the
+// server (HEAD of the object and a one-key listing of the prefix, in
+// parallel; a directory wins over an object of the same name).
+func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	if len(name) > maxNameLen {
+		return nil, syscall.ENAMETOOLONG
+	}
+	if d.IsRoot() && name == versionsDir {
+		if ch, errno := d.fsys.lookupVersions(ctx, d, out); errno != syscall.ENOSYS {
+			return ch, errno
+		}
+	}
+	if fn := d.localChild(name); fn != nil {
+		d.fsys.entryOut(fn.getAttr(), out)
+		return &fn.Inode, 0
+	}
+	e, exists, fresh := d.cached(name)
+	if !fresh {
+		var errno syscall.Errno
+		e, errno = d.probe(ctx, name)
+		if errno != 0 {
+			return nil, errno
+		}
+		exists = e != nil
+	}
+	if !exists {
+		return nil, syscall.ENOENT
+	}
+	return d.childFromEntry(ctx, e, out)
+}
+
+// probe asks the server whether name is a directory or an object.
+func (d *dirNode) probe(ctx context.Context, name string) (*listedEntry, syscall.Errno) {
+	prefix, ok := d.keyPrefix()
+	if !ok {
+		return nil, syscall.ENOENT
+	}
+	ctx, cancel := d.fsys.opCtx(ctx)
+	defer cancel()
+	key := prefix + name
+	var (
+		wg      sync.WaitGroup
+		info    ObjectInfo
+		statErr error
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		info, statErr = d.fsys.bucket.Stat(ctx, key)
+	}()
+	var first *ListEntry
+	listErr := d.fsys.bucket.List(ctx, ListOptions{Prefix: key + "/", PageSize: 1, WithMeta: true}, func(e ListEntry) bool {
+		first = &e
+		return false
+	})
+	wg.Wait()
+	if listErr != nil {
+		return nil, d.fsys.errnoOf("lookup", listErr)
+	}
+	if first != nil {
+		e := &listedEntry{name: name, isDir: true}
+		if first.Key == key+"/" {
+			e.info, e.hasInfo = first.ObjectInfo, true
+		}
+		return e, 0
+	}
+	if statErr != nil {
+		if errno := d.fsys.errnoOf("lookup", statErr); errno != syscall.ENOENT {
+			return nil, errno
+		}
+		return nil, 0
+	}
+	if m, ok := parseModeType(info.Meta); ok && m == syscall.S_IFDIR {
+		return &listedEntry{name: name, isDir: true}, 0
+	}
+	return &listedEntry{name: name, info: info, hasInfo: true}, 0
+}
+
+// childFromEntry returns the inode for a listed entry, reusing the
+// existing child inode when its type did not change.
+func (d *dirNode) childFromEntry(ctx context.Context, e *listedEntry, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	cfg := &d.fsys.cfg
+	if e.isDir {
+		info := e.info
+		if e.hasInfo && !info.HasMeta {
+			prefix, _ := d.keyPrefix()
+			cctx, cancel := d.fsys.opCtx(ctx)
+			if i, err := d.fsys.bucket.Stat(cctx, prefix+e.name+"/"); err == nil {
+				info = i
+			}
+			cancel()
+		}
+		a := cfg.attrsFromObject(info, syscall.S_IFDIR)
+		if ch := d.GetChild(e.name); ch != nil {
+			if dn, ok := ch.Operations().(*dirNode); ok {
+				dn.mu.Lock()
+				dn.attr, dn.fetched, dn.hasMarker = a, time.Now(), e.hasInfo
+				dn.mu.Unlock()
+				d.fsys.entryOut(a, out)
+				return ch, 0
+			}
+		}
+		dn := &dirNode{nodeBase: nodeBase{fsys: d.fsys, attr: a, fetched: time.Now()}, hasMarker: e.hasInfo}
+		d.fsys.entryOut(a, out)
+		return d.NewInode(ctx, dn, fs.StableAttr{Mode: syscall.S_IFDIR}), 0
+	}
+	info := e.info
+	if !info.HasMeta {
+		// The server returned no metadata with the listing: HEAD.
+		prefix, _ := d.keyPrefix()
+		cctx, cancel := d.fsys.opCtx(ctx)
+		i, err := d.fsys.bucket.Stat(cctx, prefix+e.name)
+		cancel()
+		if err != nil {
+			return nil, d.fsys.errnoOf("lookup", err)
+		}
+		info = i
+	}
+	a := cfg.attrsFromObject(info, syscall.S_IFREG)
+	if ch := d.GetChild(e.name); ch != nil {
+		if fn, ok := ch.Operations().(*fileNode); ok && ch.StableAttr().Mode == a.kind() {
+			old := fn.getAttr()
+			fn.setAttr(a)
+			if old.etag != a.etag {
+				fn.mu.Lock()
+				fn.target = ""
+				fn.mu.Unlock()
+			}
+			d.fsys.entryOut(a, out)
+			return ch, 0
+		}
+	}
+	fn := d.fsys.newFileNode(a)
+	d.fsys.entryOut(a, out)
+	return d.NewInode(ctx, fn, fs.StableAttr{Mode: a.kind()}), 0
+}
+
+// list reads the whole directory (all pages, with metadata) and caches it.
+func (d *dirNode) list(ctx context.Context) (map[string]*listedEntry, syscall.Errno) {
+	prefix, ok := d.keyPrefix()
+	if !ok {
+		return nil, syscall.ENOENT
+	}
+	ctx, cancel := d.fsys.opCtx(ctx)
+	defer cancel()
+	var all []ListEntry
+	err := d.fsys.bucket.List(ctx, ListOptions{Prefix: prefix, Delimiter: "/", WithMeta: true}, func(e ListEntry) bool {
+		all = append(all, e)
+		return true
+	})
+	if err != nil {
+		return nil, d.fsys.errnoOf("readdir", err)
+	}
+	m := childrenFromListing(prefix, all)
+	if len(all) > 0 && all[0].Key == prefix && !all[0].IsPrefix {
+		d.mu.Lock()
+		d.hasMarker = true
+		d.mu.Unlock()
+	}
+	d.lmu.Lock()
+	d.listing, d.listedAt = m, time.Now()
+	d.lmu.Unlock()
+	return m, 0
+}
+
+// Readdir lists the directory: the server's entries plus files created
+// here and not yet uploaded. .versions is never listed.
+func (d *dirNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
+	m, errno := d.list(ctx)
+	if errno != 0 {
+		return nil, errno
+	}
+	entries := make([]fuse.DirEntry, 0, len(m))
+	for name, e := range m {
+		if d.IsRoot() && name == versionsDir {
+			continue
+		}
+		mode := uint32(syscall.S_IFREG)
+		if e.isDir {
+			mode = syscall.S_IFDIR
+		} else if t, ok := parseModeType(e.info.Meta); ok && t == syscall.S_IFLNK {
+			mode = syscall.S_IFLNK
+		}
+		entries = append(entries, fuse.DirEntry{Name: name, Mode: mode})
+	}
+	for name := range d.Children() {
+		if _, ok := m[name]; ok {
+			continue
+		}
+		if fn := d.localChild(name); fn != nil {
+			entries = append(entries, fuse.DirEntry{Name: name, Mode: fn.getAttr().kind()})
+		}
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
+	return fs.NewListDirStream(entries), 0
+}
+
+func (d *dirNode) newAttrs(ctx context.Context, kind, mode uint32) attrs {
+	uid, gid := d.fsys.callerOwner(ctx)
+	now := time.Now()
+	a := attrs{mode: kind | mode&07777, uid: uid, gid: gid, mtime: now, ctime: now, atime: now}
+	if kind == syscall.S_IFDIR {
+		a.size = 4096
+	}
+	return a
+}
+
+// Mkdir writes the "name/" marker so that the empty directory persists.
+func (d *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	if d.fsys.cfg.ReadOnly {
+		return nil, syscall.EROFS
+	}
+	if errno := checkNewName(name); errno != 0 {
+		return nil, errno
+	}
+	prefix, ok := d.keyPrefix()
+	if !ok {
+		return nil, syscall.ENOENT
+	}
+	a := d.newAttrs(ctx, syscall.S_IFDIR, mode)
+	dn := &dirNode{nodeBase: nodeBase{fsys: d.fsys, attr: a, fetched: time.Now()}}
+	if errno := dn.putMarker(ctx, prefix+name+"/", a); errno != 0 {
+		return nil, errno
+	}
+	d.invalidate()
+	d.fsys.entryOut(a, out)
+	return d.NewInode(ctx, dn, fs.StableAttr{Mode: syscall.S_IFDIR}), 0
+}
+
+// Create makes a new file whose empty staging is uploaded on close.
+func (d *dirNode) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
+	if d.fsys.cfg.ReadOnly {
+		return nil, nil, 0, syscall.EROFS
+	}
+	if errno := checkNewName(name); errno != 0 {
+		return nil, nil, 0, errno
+	}
+	prefix, ok := d.keyPrefix()
+	if !ok {
+		return nil, nil, 0, syscall.ENOENT
+	}
+	a := d.newAttrs(ctx, syscall.S_IFREG, mode)
+	fn := d.fsys.newFileNode(a)
+	st, err := newStaging(d.fsys.cfg.CacheDir, prefix+name, "", 0)
+	if err != nil {
+		return nil, nil, 0, d.fsys.errnoOf("create", err)
+	}
+	st.dirty = true
+	fn.st = st
+	fn.opens = 1
+	d.invalidate()
+	d.fsys.entryOut(a, out)
+	return d.NewInode(ctx, fn, fs.StableAttr{Mode: syscall.S_IFREG}), &fileHandle{n: fn}, 0, 0
+}
+
+// Symlink stores the target as the object body with mode S_IFLNK|0777.
+func (d *dirNode) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	if d.fsys.cfg.ReadOnly {
+		return nil, syscall.EROFS
+	}
+	if errno := checkNewName(name); errno != 0 {
+		return nil, errno
+	}
+	prefix, ok := d.keyPrefix()
+	if !ok {
+		return nil, syscall.ENOENT
+	}
+	a := d.newAttrs(ctx, syscall.S_IFLNK, 0o777)
+	a.size = int64(len(target))
+	cctx, cancel := d.fsys.opCtx(ctx)
+	info, err := d.fsys.bucket.Put(cctx, prefix+name, strings.NewReader(target), int64(len(target)), a.meta())
+	cancel()
+	if err != nil {
+		return nil, d.fsys.errnoOf("symlink", err)
+	}
+	a.etag = info.ETag
+	fn := d.fsys.newFileNode(a)
+	fn.target = target
+	d.invalidate()
+	d.fsys.entryOut(a, out)
+	return d.NewInode(ctx, fn, fs.StableAttr{Mode: syscall.S_IFLNK}), 0
+}
+
+// Unlink deletes the object (writing a marker first if the directory is
+// implicit, so that it survives losing its last entry).
+func (d *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
+	if d.fsys.cfg.ReadOnly {
+		return syscall.EROFS
+	}
+	prefix, ok := d.keyPrefix()
+	if !ok {
+		return syscall.ENOENT
+	}
+	if errno := d.keepAlive(ctx); errno != 0 {
+		return errno
+	}
+	cctx, cancel := d.fsys.opCtx(ctx)
+	defer cancel()
+	d.invalidate()
+	if err := d.fsys.bucket.Delete(cctx, prefix+name); err != nil {
+		return d.fsys.errnoOf("unlink", err)
+	}
+	return 0
+}
+
+// isEmptyDir reports whether no key other than the marker is below prefix
+// and no file is pending in the node.
+func (d *dirNode) isEmptyDir(ctx context.Context, prefix string, child *fs.Inode) (bool, syscall.Errno) {
+	if child != nil {
+		if cd, ok := child.Operations().(*dirNode); ok {
+			for name := range cd.Children() {
+				if cd.localChild(name) != nil {
+					return false, 0
+				}
+			}
+		}
+	}
+	cctx, cancel := d.fsys.opCtx(ctx)
+	defer cancel()
+	empty := true
+	err := d.fsys.bucket.List(cctx, ListOptions{Prefix: prefix, PageSize: 2}, func(e ListEntry) bool {
+		if e.Key != prefix {
+			empty = false
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return false, d.fsys.errnoOf("rmdir", err)
+	}
+	return empty, 0
+}
+
+// Rmdir removes an empty directory's marker; ENOTEMPTY otherwise.
+func (d *dirNode) Rmdir(ctx context.Context, name string) syscall.Errno {
+	if d.fsys.cfg.ReadOnly {
+		return syscall.EROFS
+	}
+	prefix, ok := d.keyPrefix()
+	if !ok {
+		return syscall.ENOENT
+	}
+	key := prefix + name + "/"
+	empty, errno := d.isEmptyDir(ctx, key, d.GetChild(name))
+	if errno != 0 {
+		return errno
+	}
+	if !empty {
+		return syscall.ENOTEMPTY
+	}
+	if errno := d.keepAlive(ctx); errno != 0 {
+		return errno
+	}
+	cctx, cancel := d.fsys.opCtx(ctx)
+	defer cancel()
+	d.invalidate()
+	if err := d.fsys.bucket.Delete(cctx, key); err != nil {
+		return d.fsys.errnoOf("rmdir", err)
+	}
+	return 0
+}

@@ -1,0 +1,372 @@
+package fsmount
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"maps"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// MemBucket is an in-memory Bucket for tests. Listing metadata is returned
+// unless NoListMeta is set (to exercise the HEAD fallback). Fail, when set,
+// is consulted before every operation and its error returned.
+type MemBucket struct {
+	mu      sync.Mutex
+	objs    map[string]*memObject
+	uploads map[string]*memUpload
+	nextID  int
+	clock   time.Time
+
+	// NoListMeta makes List return entries without metadata, like a
+	// plain S3 server.
+	NoListMeta bool
+	// PageSize caps listing pages (default 1000) to exercise pagination.
+	PageSize int
+	// Fail, if set, injects errors: called with the operation name and key.
+	Fail func(op, key string) error
+	// Calls counts operations by name ("stat", "list", "get", "put", …).
+	Calls map[string]int
+}
+
+type memObject struct {
+	data  []byte
+	meta  Meta
+	etag  string
+	mtime time.Time
+}
+
+type memUpload struct {
+	key   string
+	meta  Meta
+	parts map[int][]byte
+}
+
+var _ Bucket = (*MemBucket)(nil)
+
+// NewMemBucket returns an empty in-memory bucket.
+func NewMemBucket() *MemBucket {
+	return &MemBucket{
+		objs:    map[string]*memObject{},
+		uploads: map[string]*memUpload{},
+		Calls:   map[string]int{},
+		clock:   time.Unix(1700000000, 0),
+	}
+}
+
+func (b *MemBucket) enter(op, key string) error {
+	b.mu.Lock()
+	b.Calls[op]++
+	f := b.Fail
+	b.mu.Unlock()
+	if f != nil {
+		return f(op, key)
+	}
+	return nil
+}
+
+// SetFail installs (or, with nil, removes) an error injector safely while
+// the bucket is in use.
+func (b *MemBucket) SetFail(f func(op, key string) error) {
+	b.mu.Lock()
+	b.Fail = f
+	b.mu.Unlock()
+}
+
+// CallCount returns how many times op was called.
+func (b *MemBucket) CallCount(op string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.Calls[op]
+}
+
+// PutBytes stores data under key directly (test helper).
+func (b *MemBucket) PutBytes(key string, data []byte, meta Meta) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.store(key, bytes.Clone(data), meta, "")
+}
+
+// Bytes returns a copy of the object's data, or false if it does not exist.
+func (b *MemBucket) Bytes(key string) ([]byte, Meta, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	o, ok := b.objs[key]
+	if !ok {
+		return nil, nil, false
+	}
+	return bytes.Clone(o.data), maps.Clone(o.meta), true
+}
+
+// Keys returns all keys in order.
+func (b *MemBucket) Keys() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.sortedKeys()
+}
+
+// Uploads returns the number of multipart uploads in progress.
+func (b *MemBucket) Uploads() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.uploads)
+}
+
+func (b *MemBucket) store(key string, data []byte, meta Meta, etag string) *memObject {
+	if etag == "" {
+		sum := md5.Sum(data)
+		etag = hex.EncodeToString(sum[:])
+	}
+	b.clock = b.clock.Add(time.Second)
+	o := &memObject{data: data, meta: maps.Clone(meta), etag: etag, mtime: b.clock}
+	b.objs[key] = o
+	return o
+}
+
+func (o *memObject) info(key string) ObjectInfo {
+	return ObjectInfo{Key: key, Size: int64(len(o.data)), ETag: o.etag, LastModified: o.mtime, Meta: maps.Clone(o.meta), HasMeta: true}
+}
+
+func (b *MemBucket) sortedKeys() []string {
+	keys := make([]string, 0, len(b.objs))
+	for k := range b.objs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Stat implements Bucket.
+func (b *MemBucket) Stat(ctx context.Context, key string) (ObjectInfo, error) {
+	if err := b.enter("stat", key); err != nil {
+		return ObjectInfo{}, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	o, ok := b.objs[key]
+	if !ok {
+		return ObjectInfo{}, fmt.Errorf("stat %q: %w", key, ErrNotExist)
+	}
+	return o.info(key), nil
+}
+
+// List implements Bucket. Pages are computed under the lock and delivered
+// without it, like a real server.
+func (b *MemBucket) List(ctx context.Context, opts ListOptions, fn func(ListEntry) bool) error {
+	after := opts.StartAfter
+	for {
+		if err := b.enter("list", opts.Prefix); err != nil {
+			return err
+		}
+		page, more := b.listPage(opts, after)
+		for _, e := range page {
+			if !fn(e) {
+				return nil
+			}
+		}
+		if !more || len(page) == 0 {
+			return nil
+		}
+		last := page[len(page)-1].Key
+		if page[len(page)-1].IsPrefix {
+			// Skip everything rolled up into this prefix.
+			last += "\xff"
+		}
+		after = last
+	}
+}
+
+func (b *MemBucket) listPage(opts ListOptions, after string) ([]ListEntry, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	size := b.PageSize
+	if opts.PageSize > 0 && (size == 0 || opts.PageSize < size) {
+		size = opts.PageSize
+	}
+	if size <= 0 {
+		size = 1000
+	}
+	var page []ListEntry
+	lastPrefix := ""
+	for _, k := range b.sortedKeys() {
+		if !strings.HasPrefix(k, opts.Prefix) || k <= after {
+			continue
+		}
+		if opts.Delimiter != "" {
+			rest := k[len(opts.Prefix):]
+			if i := strings.Index(rest, opts.Delimiter); i >= 0 {
+				p := opts.Prefix + rest[:i+len(opts.Delimiter)]
+				if p == lastPrefix || p <= after {
+					continue
+				}
+				if len(page) == size {
+					return page, true
+				}
+				lastPrefix = p
+				page = append(page, ListEntry{ObjectInfo: ObjectInfo{Key: p}, IsPrefix: true})
+				continue
+			}
+		}
+		if len(page) == size {
+			return page, true
+		}
+		info := b.objs[k].info(k)
+		if b.NoListMeta || !opts.WithMeta {
+			info.Meta, info.HasMeta = nil, false
+		}
+		page = append(page, ListEntry{ObjectInfo: info})
+	}
+	return page, false
+}
+
+// Get implements Bucket.
+func (b *MemBucket) Get(ctx context.Context, key string, off, n int64, etag string) (io.ReadCloser, error) {
+	if err := b.enter("get", key); err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	o, ok := b.objs[key]
+	if !ok {
+		return nil, fmt.Errorf("get %q: %w", key, ErrNotExist)
+	}
+	if etag != "" && etag != o.etag {
+		return nil, fmt.Errorf("get %q: %w", key, ErrPrecondition)
+	}
+	size := int64(len(o.data))
+	if off > size {
+		off = size
+	}
+	end := size
+	if n >= 0 && off+n < size {
+		end = off + n
+	}
+	return io.NopCloser(bytes.NewReader(o.data[off:end])), nil
+}
+
+func readAll(r io.ReaderAt, size int64) ([]byte, error) {
+	data := make([]byte, size)
+	if _, err := r.ReadAt(data, 0); err != nil && !(err == io.EOF) {
+		return nil, err
+	}
+	return data, nil
+}
+
+// Put implements Bucket.
+func (b *MemBucket) Put(ctx context.Context, key string, r io.ReaderAt, size int64, meta Meta) (ObjectInfo, error) {
+	if err := b.enter("put", key); err != nil {
+		return ObjectInfo{}, err
+	}
+	data, err := readAll(r, size)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.store(key, data, meta, "").info(key), nil
+}
+
+// Copy implements Bucket.
+func (b *MemBucket) Copy(ctx context.Context, src, dst string, meta Meta) (ObjectInfo, error) {
+	if err := b.enter("copy", dst); err != nil {
+		return ObjectInfo{}, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	o, ok := b.objs[src]
+	if !ok {
+		return ObjectInfo{}, fmt.Errorf("copy %q: %w", src, ErrNotExist)
+	}
+	if meta == nil {
+		meta = o.meta
+	}
+	return b.store(dst, o.data, meta, o.etag).info(dst), nil
+}
+
+// Delete implements Bucket.
+func (b *MemBucket) Delete(ctx context.Context, key string) error {
+	if err := b.enter("delete", key); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.objs, key)
+	return nil
+}
+
+// NewMultipart implements Bucket.
+func (b *MemBucket) NewMultipart(ctx context.Context, key string, meta Meta) (string, error) {
+	if err := b.enter("newmultipart", key); err != nil {
+		return "", err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.nextID++
+	id := fmt.Sprintf("upload-%d", b.nextID)
+	b.uploads[id] = &memUpload{key: key, meta: maps.Clone(meta), parts: map[int][]byte{}}
+	return id, nil
+}
+
+// PutPart implements Bucket.
+func (b *MemBucket) PutPart(ctx context.Context, key, uploadID string, num int, r io.ReaderAt, size int64) (Part, error) {
+	if err := b.enter("putpart", key); err != nil {
+		return Part{}, err
+	}
+	data, err := readAll(r, size)
+	if err != nil {
+		return Part{}, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	u, ok := b.uploads[uploadID]
+	if !ok {
+		return Part{}, fmt.Errorf("upload %s: %w", uploadID, ErrNotExist)
+	}
+	u.parts[num] = data
+	sum := md5.Sum(data)
+	return Part{Num: num, ETag: hex.EncodeToString(sum[:]), Size: size}, nil
+}
+
+// CompleteMultipart implements Bucket.
+func (b *MemBucket) CompleteMultipart(ctx context.Context, key, uploadID string, parts []Part) (ObjectInfo, error) {
+	if err := b.enter("complete", key); err != nil {
+		return ObjectInfo{}, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	u, ok := b.uploads[uploadID]
+	if !ok {
+		return ObjectInfo{}, fmt.Errorf("upload %s: %w", uploadID, ErrNotExist)
+	}
+	var data []byte
+	for i, p := range parts {
+		d, ok := u.parts[p.Num]
+		if !ok || (i > 0 && p.Num <= parts[i-1].Num) {
+			return ObjectInfo{}, fmt.Errorf("complete %s: bad part %d", uploadID, p.Num)
+		}
+		if i < len(parts)-1 && len(d) < 5<<20 {
+			return ObjectInfo{}, fmt.Errorf("complete %s: part %d too small", uploadID, p.Num)
+		}
+		data = append(data, d...)
+	}
+	delete(b.uploads, uploadID)
+	sum := md5.Sum(data)
+	return b.store(key, data, u.meta, fmt.Sprintf("%x-%d", sum, len(parts))).info(key), nil
+}
+
+// AbortMultipart implements Bucket.
+func (b *MemBucket) AbortMultipart(ctx context.Context, key, uploadID string) error {
+	if err := b.enter("abort", key); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.uploads, uploadID)
+	return nil
+}

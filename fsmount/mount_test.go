@@ -1,0 +1,422 @@
+package fsmount
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// testMount mounts fsys (over b) in a temporary directory and unmounts it
+// when the test ends. A mount failure fails the test.
+func testMount(t *testing.T, b *MemBucket, edit func(*Config)) (string, *FS) {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Bucket = b
+	cfg.CacheDir = t.TempDir()
+	cfg.PartSize = 5 << 20
+	cfg.BlockSize = 1 << 20
+	cfg.AttrTTL = 0
+	if edit != nil {
+		edit(&cfg)
+	}
+	fsys, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	srv, err := fsys.Mount(dir, MountOptions{FsName: "memtest"})
+	if err != nil {
+		t.Fatalf("mount: %v", err)
+	}
+	if err := srv.WaitMount(); err != nil {
+		t.Fatalf("wait mount: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Unmount(); err != nil {
+			t.Errorf("unmount: %v", err)
+		}
+		fsys.Close()
+	})
+	return dir, fsys
+}
+
+func randBytes(t *testing.T, n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+func mustObject(t *testing.T, b *MemBucket, key string) ([]byte, Meta) {
+	t.Helper()
+	data, meta, ok := b.Bytes(key)
+	if !ok {
+		t.Fatalf("object %q missing; keys %v", key, b.Keys())
+	}
+	return data, meta
+}
+
+func TestMountWriteRead(t *testing.T) {
+	b := NewMemBucket()
+	dir, _ := testMount(t, b, nil)
+	p := filepath.Join(dir, "f.txt")
+
+	// touch, > and >>
+	if err := os.WriteFile(p, nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if data, meta := mustObject(t, b, "f.txt"); len(data) != 0 || meta["mode"] != strconv.Itoa(syscall.S_IFREG|0o640) {
+		t.Fatalf("touch: %q %v", data, meta)
+	}
+	if err := os.WriteFile(p, []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("world\n"))
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := mustObject(t, b, "f.txt"); string(data) != "hello\nworld\n" {
+		t.Fatalf("append: %q", data)
+	}
+	got, err := os.ReadFile(p)
+	if err != nil || string(got) != "hello\nworld\n" {
+		t.Fatalf("read back %q %v", got, err)
+	}
+
+	// truncate shrink and grow, write past EOF
+	if err := os.Truncate(p, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(p, 8); err != nil {
+		t.Fatal(err)
+	}
+	f, _ = os.OpenFile(p, os.O_WRONLY, 0)
+	f.WriteAt([]byte("Z"), 12)
+	f.Close()
+	want := []byte("hel\x00\x00\x00\x00\x00\x00\x00\x00\x00Z")
+	if data, _ := mustObject(t, b, "f.txt"); !bytes.Equal(data, want) {
+		t.Fatalf("truncate/hole: %q", data)
+	}
+	if got, _ := os.ReadFile(p); !bytes.Equal(got, want) {
+		t.Fatalf("read after hole: %q", got)
+	}
+}
+
+func TestMountLargeFiles(t *testing.T) {
+	b := NewMemBucket()
+	dir, _ := testMount(t, b, nil)
+	p := filepath.Join(dir, "big")
+	data := randBytes(t, 23<<20+123)
+	// Sequential write: streamed as multipart.
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := 0; off < len(data); off += 1 << 20 {
+		if _, err := f.Write(data[off:min(off+1<<20, len(data))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := mustObject(t, b, "big"); !bytes.Equal(got, data) {
+		t.Fatalf("streamed upload differs (len %d)", len(got))
+	}
+	if b.CallCount("putpart") < 4 || b.Uploads() != 0 {
+		t.Fatalf("expected multipart: parts %d uploads %d", b.CallCount("putpart"), b.Uploads())
+	}
+	// Overwrite in the middle: only the middle is written, the rest is
+	// fetched from the object at upload.
+	f, _ = os.OpenFile(p, os.O_RDWR, 0)
+	patch := randBytes(t, 100000)
+	if _, err := f.WriteAt(patch, 11<<20); err != nil {
+		t.Fatal(err)
+	}
+	copy(data[11<<20:], patch)
+	// Read through the same fd sees the patch and the untouched rest.
+	buf := make([]byte, 3<<20)
+	if _, err := f.ReadAt(buf, 10<<20); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf, data[10<<20:13<<20]) {
+		t.Fatal("read of dirty file differs")
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := mustObject(t, b, "big"); !bytes.Equal(got, data) {
+		t.Fatal("overwrite in the middle differs")
+	}
+	if got, err := os.ReadFile(p); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read back differs: %v", err)
+	}
+}
+
+func TestMountTwoFDs(t *testing.T) {
+	b := NewMemBucket()
+	dir, _ := testMount(t, b, nil)
+	p := filepath.Join(dir, "two")
+	f1, _ := os.Create(p)
+	f2, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f1.WriteAt([]byte("abc"), 0)
+	buf := make([]byte, 3)
+	if _, err := f2.ReadAt(buf, 0); err != nil || string(buf) != "abc" {
+		t.Fatalf("fd2 sees %q %v", buf, err)
+	}
+	f2.WriteAt([]byte("X"), 1)
+	f1.ReadAt(buf, 0)
+	if string(buf) != "aXc" {
+		t.Fatalf("fd1 sees %q", buf)
+	}
+	f1.Close()
+	f2.Close()
+	if got, _ := mustObject(t, b, "two"); string(got) != "aXc" {
+		t.Fatalf("object %q", got)
+	}
+}
+
+func TestMountDirs(t *testing.T) {
+	b := NewMemBucket()
+	b.PutBytes("a/b/c", []byte("deep"), nil)
+	b.PutBytes("odd//name", []byte("x"), nil)
+	b.PutBytes("x", []byte("file"), nil)
+	b.PutBytes("x/inner", []byte("dir wins"), nil)
+	dir, _ := testMount(t, b, nil)
+
+	if got, err := os.ReadFile(filepath.Join(dir, "a/b/c")); err != nil || string(got) != "deep" {
+		t.Fatalf("implicit dirs: %q %v", got, err)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "x")); err != nil || !st.IsDir() {
+		t.Fatalf("x should be a dir: %v", err)
+	}
+	names := readNames(t, dir)
+	if fmt.Sprint(names) != "[a odd x]" {
+		t.Fatalf("root entries %v", names)
+	}
+	if n := readNames(t, filepath.Join(dir, "odd")); len(n) != 0 {
+		t.Fatalf("odd// should be hidden: %v", n)
+	}
+
+	if err := os.Mkdir(filepath.Join(dir, "empty"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if _, meta := mustObject(t, b, "empty/"); meta["mode"] != strconv.Itoa(syscall.S_IFDIR|0o750) {
+		t.Fatalf("marker meta %v", meta)
+	}
+	err := os.Remove(filepath.Join(dir, "a"))
+	if !errors.Is(err, syscall.ENOTEMPTY) {
+		t.Fatalf("rmdir non-empty: %v", err)
+	}
+	// Removing the last file of an implicit dir keeps the dir.
+	if err := os.Remove(filepath.Join(dir, "a/b/c")); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "a/b")); err != nil || !st.IsDir() {
+		t.Fatalf("a/b vanished: %v", err)
+	}
+	if err := os.Remove(filepath.Join(dir, "a/b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "empty")); err != nil {
+		t.Fatal(err)
+	}
+	long := make([]byte, 256)
+	for i := range long {
+		long[i] = 'n'
+	}
+	if err := os.WriteFile(filepath.Join(dir, string(long)), nil, 0o644); !errors.Is(err, syscall.ENAMETOOLONG) {
+		t.Fatalf("long name: %v", err)
+	}
+}
+
+func readNames(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	return names
+}
+
+func TestMountRename(t *testing.T) {
+	b := NewMemBucket()
+	dir, _ := testMount(t, b, nil)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(dir, "d1/sub/deeper"), 0o755))
+	must(os.WriteFile(filepath.Join(dir, "d1/sub/deeper/f"), []byte("F"), 0o644))
+	must(os.WriteFile(filepath.Join(dir, "d1/g"), []byte("G"), 0o644))
+	must(os.Rename(filepath.Join(dir, "d1"), filepath.Join(dir, "d2")))
+	if got, err := os.ReadFile(filepath.Join(dir, "d2/sub/deeper/f")); err != nil || string(got) != "F" {
+		t.Fatalf("after dir rename: %q %v", got, err)
+	}
+	for _, k := range b.Keys() {
+		if len(k) >= 3 && k[:3] == "d1/" {
+			t.Fatalf("old key left: %v", b.Keys())
+		}
+	}
+	// mv onto an existing file
+	must(os.WriteFile(filepath.Join(dir, "src"), []byte("new"), 0o644))
+	must(os.WriteFile(filepath.Join(dir, "dst"), []byte("old"), 0o644))
+	must(os.Rename(filepath.Join(dir, "src"), filepath.Join(dir, "dst")))
+	if got, _ := mustObject(t, b, "dst"); string(got) != "new" {
+		t.Fatalf("dst %q", got)
+	}
+	if _, _, ok := b.Bytes("src"); ok {
+		t.Fatal("src still exists")
+	}
+	// rename before close
+	f, err := os.Create(filepath.Join(dir, "tmp"))
+	must(err)
+	f.Write([]byte("part1"))
+	must(os.Rename(filepath.Join(dir, "tmp"), filepath.Join(dir, "final")))
+	f.Write([]byte("part2"))
+	must(f.Close())
+	if got, _ := mustObject(t, b, "final"); string(got) != "part1part2" {
+		t.Fatalf("final %q", got)
+	}
+	if _, _, ok := b.Bytes("tmp"); ok {
+		t.Fatal("tmp still exists")
+	}
+	// dir onto non-empty dir
+	must(os.MkdirAll(filepath.Join(dir, "full/x"), 0o755))
+	if err := os.Rename(filepath.Join(dir, "d2"), filepath.Join(dir, "full")); !errors.Is(err, syscall.ENOTEMPTY) && !errors.Is(err, syscall.EEXIST) {
+		t.Fatalf("rename onto non-empty dir: %v", err)
+	}
+	// hard links are not supported
+	if err := os.Link(filepath.Join(dir, "final"), filepath.Join(dir, "hl")); !errors.Is(err, syscall.ENOTSUP) && !errors.Is(err, syscall.EPERM) {
+		t.Fatalf("link: %v", err)
+	}
+}
+
+func TestMountAttrsAndSymlinks(t *testing.T) {
+	b := NewMemBucket()
+	dir, _ := testMount(t, b, nil)
+	p := filepath.Join(dir, "f")
+	if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(p, 1234, 5678); err != nil {
+		t.Fatal(err)
+	}
+	mt := time.Unix(1500000000, 0)
+	if err := os.Chtimes(p, mt, mt); err != nil {
+		t.Fatal(err)
+	}
+	_, meta := mustObject(t, b, "f")
+	if meta["mode"] != strconv.Itoa(syscall.S_IFREG|0o600) || meta["uid"] != "1234" || meta["gid"] != "5678" || meta["mtime"] != "1500000000" {
+		t.Fatalf("meta %v", meta)
+	}
+	st, err := os.Stat(p)
+	if err != nil || st.Mode().Perm() != 0o600 || !st.ModTime().Equal(mt) {
+		t.Fatalf("stat %v %v", st, err)
+	}
+	if err := os.Symlink("f", filepath.Join(dir, "ln")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("nowhere", filepath.Join(dir, "dangling")); err != nil {
+		t.Fatal(err)
+	}
+	if body, meta := mustObject(t, b, "ln"); string(body) != "f" || meta["mode"] != strconv.Itoa(syscall.S_IFLNK|0o777) {
+		t.Fatalf("symlink object %q %v", body, meta)
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, "ln")); err != nil || string(got) != "x" {
+		t.Fatalf("through symlink %q %v", got, err)
+	}
+	if tgt, err := os.Readlink(filepath.Join(dir, "dangling")); err != nil || tgt != "nowhere" {
+		t.Fatalf("readlink %q %v", tgt, err)
+	}
+}
+
+func TestMountListingMetadata(t *testing.T) {
+	for _, noMeta := range []bool{false, true} {
+		t.Run(fmt.Sprintf("noListMeta=%v", noMeta), func(t *testing.T) {
+			b := NewMemBucket()
+			b.PageSize = 7
+			b.NoListMeta = noMeta
+			for i := range 50 {
+				b.PutBytes(fmt.Sprintf("d/f%03d", i), []byte("x"), Meta{"mode": "33152", "uid": "42"})
+			}
+			dir, _ := testMount(t, b, func(c *Config) { c.AttrTTL = 5 * time.Second })
+			if _, err := os.Stat(filepath.Join(dir, "d")); err != nil {
+				t.Fatal(err)
+			}
+			before := b.CallCount("stat")
+			ents, err := os.ReadDir(filepath.Join(dir, "d"))
+			if err != nil || len(ents) != 50 {
+				t.Fatalf("readdir %d %v", len(ents), err)
+			}
+			for _, e := range ents {
+				st, err := os.Lstat(filepath.Join(dir, "d", e.Name()))
+				if err != nil || st.Mode().Perm() != 0o600 || st.Sys().(*syscall.Stat_t).Uid != 42 {
+					t.Fatalf("lstat %s: %v %v", e.Name(), st, err)
+				}
+			}
+			heads := b.CallCount("stat") - before
+			if !noMeta && heads != 0 {
+				t.Fatalf("ls -l cost %d HEADs with listing metadata", heads)
+			}
+			if noMeta && heads < 50 {
+				t.Fatal("expected HEAD fallback without listing metadata")
+			}
+		})
+	}
+}
+
+func TestMountUploadFailureIsEIO(t *testing.T) {
+	b := NewMemBucket()
+	dir, _ := testMount(t, b, nil)
+	b.SetFail(func(op, key string) error {
+		if op == "put" && key == "bad" {
+			return errors.New("injected")
+		}
+		return nil
+	})
+	f, err := os.Create(filepath.Join(dir, "bad"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("data"))
+	if err := f.Close(); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("close = %v, want EIO", err)
+	}
+}
+
+func TestMountReadOnly(t *testing.T) {
+	b := NewMemBucket()
+	b.PutBytes("f", []byte("x"), nil)
+	dir, _ := testMount(t, b, func(c *Config) { c.ReadOnly = true })
+	if got, err := os.ReadFile(filepath.Join(dir, "f")); err != nil || string(got) != "x" {
+		t.Fatalf("read %q %v", got, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "g"), nil, 0o644); !errors.Is(err, syscall.EROFS) {
+		t.Fatalf("write on ro: %v", err)
+	}
+}
