@@ -65,6 +65,10 @@ func (s *Store) ingest(ctx context.Context, r io.Reader, size int64, contentMD5 
 		}
 		b = &body{ext: extent{File: wf.id, Size: size}, md5: wf.md5, untrack: untrack}
 	}
+	if err := expectEOF(r); err != nil {
+		b.release(s, false)
+		return nil, err
+	}
 	if contentMD5 != nil && !bytes.Equal(contentMD5, b.md5) {
 		b.release(s, false)
 		return nil, fmt.Errorf("%w: Content-MD5 %x, body %x", ErrBadDigest, contentMD5, b.md5)
@@ -106,6 +110,15 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, r io.Reader, 
 	}
 	rec.Meta = opts.Meta
 	rec.Meta.Tags = nil
+	if opts.ChecksumsFunc != nil {
+		if extra := opts.ChecksumsFunc(); len(extra) > 0 {
+			rec.Meta.Checksums = maps.Clone(rec.Meta.Checksums)
+			if rec.Meta.Checksums == nil {
+				rec.Meta.Checksums = map[string]string{}
+			}
+			maps.Copy(rec.Meta.Checksums, extra)
+		}
+	}
 	nv.tags = opts.Meta.Tags
 	err = s.commit(ctx, nv)
 	b.release(s, err == nil)
@@ -116,6 +129,25 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, r io.Reader, 
 	info.Tags = maps.Clone(nv.tags)
 	info.IsLatest = nv.isLatest
 	return info, nil
+}
+
+// expectEOF reads r to its end (trailer checksums of aws-chunked bodies
+// appear only then) and refuses a body longer than declared.
+func expectEOF(r io.Reader) error {
+	var b [1]byte
+	for range 100 {
+		n, err := r.Read(b[:])
+		if n > 0 {
+			return fmt.Errorf("%w: body longer than its declared size", ErrInvalidArgument)
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("body reader makes no progress")
 }
 
 func checkParts(parts []PartInfo, size int64) error {

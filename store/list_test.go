@@ -1,0 +1,107 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"testing"
+)
+
+func TestListObjects(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	mustBucket(t, s, "b", VersioningEnabled)
+	keys := []string{"a", "dir/x", "dir/y", "dir/sub/z", "dir2", "e--1--f", "e--2", "e-x", "photos/2024/a.jpg",
+		"photos/2024/b.jpg", "photos/2025/c.jpg", "z"}
+	for _, k := range keys {
+		mustPut(t, s, "b", k, []byte(k), PutOptions{})
+	}
+	mustPut(t, s, "b", "gone/1", []byte("x"), PutOptions{})
+	if _, err := s.DeleteObject(ctx, "b", "gone/1", DeleteOptions{}); err != nil { // marker: hidden
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		opts ListOptions
+		want string // objects | prefixes | truncated nextMarker
+	}{
+		{"all", ListOptions{MaxKeys: 1000}, "[a dir/sub/z dir/x dir/y dir2 e--1--f e--2 e-x photos/2024/a.jpg photos/2024/b.jpg photos/2025/c.jpg z] [] false "},
+		{"delim", ListOptions{Delimiter: "/", MaxKeys: 1000}, "[a dir2 e--1--f e--2 e-x z] [dir/ photos/] false "},
+		{"prefix-delim", ListOptions{Prefix: "dir/", Delimiter: "/", MaxKeys: 1000}, "[dir/x dir/y] [dir/sub/] false "},
+		{"prefix-only", ListOptions{Prefix: "photos/2024/", MaxKeys: 1000}, "[photos/2024/a.jpg photos/2024/b.jpg] [] false "},
+		{"nested", ListOptions{Prefix: "photos/", Delimiter: "/", MaxKeys: 1000}, "[] [photos/2024/ photos/2025/] false "},
+		{"multichar-delim", ListOptions{Prefix: "e", Delimiter: "--", MaxKeys: 1000}, "[e-x] [e--] false "},
+		{"multichar-delim-deeper", ListOptions{Prefix: "e--", Delimiter: "--", MaxKeys: 1000}, "[e--2] [e--1--] false "},
+		{"marker", ListOptions{Marker: "dir2", MaxKeys: 1000}, "[e--1--f e--2 e-x photos/2024/a.jpg photos/2024/b.jpg photos/2025/c.jpg z] [] false "},
+		{"marker-is-prefix", ListOptions{Marker: "photos/", Delimiter: "/", MaxKeys: 1000}, "[z] [] false "},
+		{"truncated", ListOptions{Delimiter: "/", MaxKeys: 3}, "[a dir2] [dir/] true dir2"},
+		{"truncated-at-prefix", ListOptions{Delimiter: "/", MaxKeys: 7}, "[a dir2 e--1--f e--2 e-x] [dir/ photos/] true photos/"},
+		{"exact-fit", ListOptions{Delimiter: "/", MaxKeys: 8}, "[a dir2 e--1--f e--2 e-x z] [dir/ photos/] false "},
+		{"max-zero", ListOptions{MaxKeys: 0}, "[] [] false "},
+		{"no-match", ListOptions{Prefix: "q", MaxKeys: 10}, "[] [] false "},
+		{"marker-before-prefix", ListOptions{Prefix: "photos/2025", Marker: "a", MaxKeys: 10}, "[photos/2025/c.jpg] [] false "},
+		{"marker-after-prefix", ListOptions{Prefix: "dir/", Marker: "e", MaxKeys: 10}, "[] [] false "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := s.ListObjects(ctx, "b", tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var objs []string
+			for _, o := range res.Objects {
+				objs = append(objs, o.Key)
+				if o.Size != int64(len(o.Key)) || o.ETag != md5hex([]byte(o.Key)) || !o.IsLatest {
+					t.Errorf("entry %+v", o)
+				}
+			}
+			got := fmt.Sprintf("%v %v %v %s", fmtList(objs), fmtList(res.CommonPrefixes), res.IsTruncated, res.NextMarker)
+			if got != tc.want {
+				t.Fatalf("\n got %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func fmtList(l []string) string { return fmt.Sprint(append([]string{}, l...)) }
+
+func TestListObjectsPagesCoverAll(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	mustBucket(t, s, "b", VersioningOff)
+	var want []string
+	for i := 0; i < 30; i++ {
+		k := fmt.Sprintf("p%d/k%02d", i%3, i)
+		if i%5 == 0 {
+			k = fmt.Sprintf("top%02d", i)
+		}
+		mustPut(t, s, "b", k, nil, PutOptions{})
+	}
+	full, err := s.ListObjects(ctx, "b", ListOptions{Delimiter: "/", MaxKeys: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, full.CommonPrefixes...)
+	for _, o := range full.Objects {
+		want = append(want, o.Key)
+	}
+	for page := 1; page <= 4; page++ {
+		var got []string
+		opts := ListOptions{Delimiter: "/", MaxKeys: page}
+		for {
+			res, err := s.ListObjects(ctx, "b", opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, res.CommonPrefixes...)
+			for _, o := range res.Objects {
+				got = append(got, o.Key)
+			}
+			if !res.IsTruncated {
+				break
+			}
+			opts.Marker = res.NextMarker
+		}
+		if len(got) != len(want) {
+			t.Fatalf("page %d: got %v want %v", page, got, want)
+		}
+	}
+}

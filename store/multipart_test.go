@@ -1,0 +1,222 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func uploadParts(t *testing.T, s *Store, bucket, key string, parts ...[]byte) (UploadInfo, []CompletePart) {
+	t.Helper()
+	ctx := context.Background()
+	up, err := s.CreateMultipartUpload(ctx, bucket, key, ObjectMeta{ContentType: "app/x", Tags: map[string]string{"t": "v"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cps []CompletePart
+	for i, p := range parts {
+		pi, err := s.UploadPart(ctx, bucket, key, up.UploadID, i+1, bytes.NewReader(p), int64(len(p)), PartOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pi.ETag != md5hex(p) || pi.Number != i+1 {
+			t.Fatalf("part info %+v", pi)
+		}
+		cps = append(cps, CompletePart{Number: i + 1, ETag: pi.ETag})
+	}
+	return up, cps
+}
+
+func multipartETag(parts ...[]byte) string {
+	h := md5.New()
+	for _, p := range parts {
+		s := md5.Sum(p)
+		h.Write(s[:])
+	}
+	return fmt.Sprintf("%s-%d", hex.EncodeToString(h.Sum(nil)), len(parts))
+}
+
+func TestMultipartHappyPathNoCopy(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	mustBucket(t, s, "b", VersioningEnabled)
+	p1, p2, p3 := randBytes(3000, 1), randBytes(2500, 2), randBytes(50, 3)
+	up, cps := uploadParts(t, s, "b", "k", p1, p2, p3)
+	// Re-uploading part 2 replaces it; the old file is removed.
+	p2 = randBytes(2600, 4)
+	pi, err := s.UploadPart(ctx, "b", "k", up.UploadID, 2, bytes.NewReader(p2), int64(len(p2)), PartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cps[1].ETag = `"` + pi.ETag + `"`
+	before := dataBytes(t, s)
+	if want := physicalSize(3000) + physicalSize(2600) + physicalSize(50); before != want {
+		t.Fatalf("data bytes before complete: %d, want %d", before, want)
+	}
+	info, err := s.CompleteMultipartUpload(ctx, "b", "k", up.UploadID, cps, CompleteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.ETag != multipartETag(p1, p2, p3) || info.Size != 5650 || len(info.Parts) != 3 || !info.IsLatest {
+		t.Fatalf("complete info %+v", info)
+	}
+	if after := dataBytes(t, s); after != before {
+		t.Fatalf("completion copied data: %d -> %d bytes", before, after)
+	}
+	got, body := mustGet(t, s, "b", "k", GetOptions{})
+	if !bytes.Equal(body, append(append(append([]byte{}, p1...), p2...), p3...)) {
+		t.Fatal("completed body differs")
+	}
+	if got.ContentType != "app/x" || got.Tags["t"] != "v" || got.ETag != info.ETag {
+		t.Fatalf("completed info %+v", got)
+	}
+	if _, err := s.ListParts(ctx, "b", "k", up.UploadID, ListPartsOptions{}); !errors.Is(err, ErrNoSuchUpload) {
+		t.Fatalf("upload still listed: %v", err)
+	}
+	// Deleting the version frees the part files.
+	if _, err := s.DeleteObject(ctx, "b", "k", DeleteOptions{VersionID: info.VersionID}); err != nil {
+		t.Fatal(err)
+	}
+	if n := dataBytes(t, s); n != 0 {
+		t.Fatalf("%d data bytes left", n)
+	}
+}
+
+func TestMultipartUnusedPartsRemoved(t *testing.T) {
+	s := newTestStore(t)
+	mustBucket(t, s, "b", VersioningOff)
+	p1, p2, p3 := randBytes(300, 1), randBytes(300, 2), randBytes(300, 3)
+	up, cps := uploadParts(t, s, "b", "k", p1, p2, p3)
+	info, err := s.CompleteMultipartUpload(context.Background(), "b", "k", up.UploadID, []CompletePart{cps[0], cps[2]}, CompleteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := dataBytes(t, s); n != 2*physicalSize(300) {
+		t.Fatalf("unused part not removed: %d bytes", n)
+	}
+	if _, body := mustGet(t, s, "b", "k", GetOptions{PartNumber: 3}); !bytes.Equal(body, p3) || info.Parts[1].Number != 3 {
+		t.Fatalf("part 3 read wrong (parts %+v)", info.Parts)
+	}
+}
+
+func TestMultipartErrors(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	mustBucket(t, s, "b", VersioningOff)
+	up, cps := uploadParts(t, s, "b", "k", randBytes(300, 1), randBytes(50, 2), randBytes(300, 3))
+	for _, tc := range []struct {
+		name   string
+		upload string
+		parts  []CompletePart
+		want   error
+	}{
+		{"out-of-order", up.UploadID, []CompletePart{cps[1], cps[0]}, ErrInvalidPartOrder},
+		{"duplicate", up.UploadID, []CompletePart{cps[0], cps[0]}, ErrInvalidPartOrder},
+		{"too-small", up.UploadID, []CompletePart{cps[1], cps[2]}, ErrEntityTooSmall},
+		{"wrong-etag", up.UploadID, []CompletePart{{Number: 1, ETag: md5hex([]byte("x"))}}, ErrInvalidPart},
+		{"missing-part", up.UploadID, []CompletePart{cps[0], {Number: 7, ETag: cps[0].ETag}}, ErrInvalidPart},
+		{"empty", up.UploadID, nil, ErrInvalidPart},
+		{"no-upload", NewVersionID(1), cps[:1], ErrNoSuchUpload},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.CompleteMultipartUpload(ctx, "b", "k", tc.upload, tc.parts, CompleteOptions{})
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+	for _, n := range []int{0, MaxPartNumber + 1} {
+		if _, err := s.UploadPart(ctx, "b", "k", up.UploadID, n, bytes.NewReader(nil), 0, PartOptions{}); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("part %d: %v", n, err)
+		}
+	}
+	if _, err := s.UploadPart(ctx, "b", "k", "nope", 1, bytes.NewReader(nil), 0, PartOptions{}); !errors.Is(err, ErrNoSuchUpload) {
+		t.Errorf("part of missing upload: %v", err)
+	}
+	if _, err := s.UploadPart(ctx, "b", "k", up.UploadID, 1, bytes.NewReader([]byte("x")), 1, PartOptions{ContentMD5: make([]byte, 16)}); !errors.Is(err, ErrBadDigest) {
+		t.Errorf("bad part digest: %v", err)
+	}
+	if err := s.DeleteBucket(ctx, "b"); !errors.Is(err, ErrBucketNotEmpty) {
+		t.Errorf("delete bucket with upload: %v", err)
+	}
+	// Abort frees every part file.
+	if err := s.AbortMultipartUpload(ctx, "b", "k", up.UploadID); err != nil {
+		t.Fatal(err)
+	}
+	if n := dataBytes(t, s); n != 0 {
+		t.Fatalf("abort left %d bytes", n)
+	}
+	if err := s.AbortMultipartUpload(ctx, "b", "k", up.UploadID); !errors.Is(err, ErrNoSuchUpload) {
+		t.Fatalf("second abort: %v", err)
+	}
+	if err := s.DeleteBucket(ctx, "b"); err != nil {
+		t.Fatalf("delete emptied bucket: %v", err)
+	}
+}
+
+func TestListPartsAndUploads(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	mustBucket(t, s, "b", VersioningOff)
+	parts := make([][]byte, 5)
+	for i := range parts {
+		parts[i] = []byte{byte(i)}
+	}
+	up, _ := uploadParts(t, s, "b", "k", parts...)
+	var got []int
+	opts := ListPartsOptions{MaxParts: 2}
+	for {
+		res, err := s.ListParts(ctx, "b", "k", up.UploadID, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Upload.UploadID != up.UploadID || res.Upload.Meta.ContentType != "app/x" {
+			t.Fatalf("upload info %+v", res.Upload)
+		}
+		for _, p := range res.Parts {
+			got = append(got, p.Number)
+		}
+		if !res.IsTruncated {
+			break
+		}
+		opts.PartNumberMarker = res.NextPartNumberMarker
+	}
+	if fmt.Sprint(got) != "[1 2 3 4 5]" {
+		t.Fatalf("parts %v", got)
+	}
+	var ids []string
+	for _, k := range []string{"a/1", "a/2", "b", "k"} {
+		u, err := s.CreateMultipartUpload(ctx, "b", k, ObjectMeta{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, k+":"+u.UploadID)
+	}
+	ids = append(ids[:3:3], up.Key+":"+up.UploadID, ids[3]) // "k" has two uploads, oldest first
+	var all []string
+	uo := ListUploadsOptions{MaxUploads: 2}
+	for {
+		res, err := s.ListMultipartUploads(ctx, "b", uo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range res.Uploads {
+			all = append(all, u.Key+":"+u.UploadID)
+		}
+		if !res.IsTruncated {
+			break
+		}
+		uo.KeyMarker, uo.UploadIDMarker = res.NextKeyMarker, res.NextUploadIDMarker
+	}
+	if fmt.Sprint(all) != fmt.Sprint(ids) {
+		t.Fatalf("uploads\n got %v\nwant %v", all, ids)
+	}
+	res, err := s.ListMultipartUploads(ctx, "b", ListUploadsOptions{Delimiter: "/", MaxUploads: 10})
+	if err != nil || fmt.Sprint(res.CommonPrefixes) != "[a/]" || len(res.Uploads) != 3 {
+		t.Fatalf("delimited uploads %+v %v", res, err)
+	}
+}
