@@ -111,6 +111,7 @@ var storeErrors = []struct {
 	{ErrLockLost, store.ErrLockLost},
 	{ErrNoSuchLock, store.ErrNoSuchLock},
 	{ErrServiceUnavailable, store.ErrUnavailable},
+	{ErrInvalidArgument, store.ErrInvalidArgument},
 }
 
 // ToAPIError converts any error into the S3 error to send. The bool is false

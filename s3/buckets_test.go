@@ -1,0 +1,104 @@
+package s3
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+)
+
+func TestBucketNames(t *testing.T) {
+	cases := []struct {
+		name string
+		ok   bool
+	}{
+		{"abc", true},
+		{"my-bucket.v2", true},
+		{"0bucket9", true},
+		{strings.Repeat("a", 63), true},
+		{"ab", false},
+		{strings.Repeat("a", 64), false},
+		{"MyBucket", false},
+		{"my_bucket", false},
+		{"-bucket", false},
+		{"bucket-", false},
+		{".bucket", false},
+		{"bucket.", false},
+		{"my..bucket", false},
+		{"192.168.1.1", false},
+		{"xn--bucket", false},
+		{"bucket-s3alias", false},
+		{"bucket--ol-s3", false},
+		{"my.-bucket", false},
+		{"buck et", false},
+	}
+	for _, tc := range cases {
+		err := validBucketName(tc.name)
+		if (err == nil) != tc.ok {
+			t.Errorf("validBucketName(%q) = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+}
+
+func TestBucketLifecycle(t *testing.T) {
+	e := newTestServer(t)
+	before := time.Now().Add(-time.Second)
+	e.bucket("alpha")
+	e.bucket("beta")
+
+	buckets, err := e.mc.ListBuckets(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(buckets) != 2 || buckets[0].Name != "alpha" || buckets[1].Name != "beta" {
+		t.Fatalf("ListBuckets = %+v", buckets)
+	}
+	if buckets[0].CreationDate.Before(before) || buckets[0].CreationDate.After(time.Now().Add(time.Second)) {
+		t.Fatalf("CreationDate %v is not the real one", buckets[0].CreationDate)
+	}
+
+	ok, err := e.mc.BucketExists(e.ctx, "alpha")
+	if err != nil || !ok {
+		t.Fatalf("BucketExists(alpha) = %v, %v", ok, err)
+	}
+	ok, err = e.mc.BucketExists(e.ctx, "gamma")
+	if err != nil || ok {
+		t.Fatalf("BucketExists(gamma) = %v, %v", ok, err)
+	}
+	loc, err := e.mc.GetBucketLocation(e.ctx, "alpha")
+	if err != nil || loc != "us-east-1" {
+		t.Fatalf("GetBucketLocation = %q, %v", loc, err)
+	}
+
+	wantMinioError(t, e.mc.MakeBucket(e.ctx, "alpha", minio.MakeBucketOptions{}), "BucketAlreadyOwnedByYou")
+	wantError(t, e.do("PUT", "/Bad_Name", nil), 400, "InvalidBucketName")
+
+	e.put("alpha", "obj", "x", minio.PutObjectOptions{})
+	wantMinioError(t, e.mc.RemoveBucket(e.ctx, "alpha"), "BucketNotEmpty")
+	if err := e.mc.RemoveObject(e.ctx, "alpha", "obj", minio.RemoveObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.mc.RemoveBucket(e.ctx, "alpha"); err != nil {
+		t.Fatal(err)
+	}
+	wantMinioError(t, e.mc.RemoveBucket(e.ctx, "alpha"), "NoSuchBucket")
+	wantError(t, e.do("GET", "/alpha?location", nil), 404, "NoSuchBucket")
+}
+
+func TestCreateBucketConfiguration(t *testing.T) {
+	e := newTestServer(t)
+	good := `<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>us-east-1</LocationConstraint></CreateBucketConfiguration>`
+	if rr := e.do("PUT", "/withcfg", []byte(good)); rr.status != 200 || rr.header.Get("Location") != "/withcfg" {
+		t.Fatalf("CreateBucket with config: %d %s", rr.status, rr.body)
+	}
+	wantError(t, e.do("PUT", "/badcfg", []byte(`<CreateBucketConfiguration><LocationConstraint>`)), 400, "MalformedXML")
+	wantError(t, e.do("PUT", "/othercfg", []byte(`<CreateBucketConfiguration><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>`)), 400, "InvalidLocationConstraint")
+	wantError(t, e.do("PUT", "/10.0.0.1", nil), 400, "InvalidBucketName")
+	if rr := e.do("HEAD", "/withcfg", nil); rr.status != 200 || rr.header.Get("x-amz-bucket-region") != "us-east-1" {
+		t.Fatalf("HeadBucket: %d %v", rr.status, rr.header)
+	}
+	if rr := e.do("HEAD", "/nope", nil); rr.status != 404 || len(rr.body) != 0 {
+		t.Fatalf("HeadBucket missing: %d %q", rr.status, rr.body)
+	}
+}
