@@ -53,6 +53,9 @@ var objectSuite = []suiteCase{
 	{name: "UploadPartCopy", fn: testUploadPartCopy},
 	{name: "MultipartAbortFreesSpace", fn: testMultipartAbortFreesSpace},
 	{name: "PartNumberGet", fn: testPartNumberGet},
+	// other clients
+	{name: "AWSSDK", fn: testAWSSDK},
+	{name: "Presigned", fn: testPresigned},
 }
 
 // TestObjectSuite runs the object suite against one single node. The cases
