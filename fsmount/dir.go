@@ -242,13 +242,19 @@ func (d *dirNode) childFromEntry(ctx context.Context, e *listedEntry, out *fuse.
 	cfg := &d.fsys.cfg
 	if e.isDir {
 		info := e.info
-		if e.hasInfo && !info.HasMeta {
+		if !e.hasInfo || !info.HasMeta {
+			// Listings show a directory as a common prefix: its marker
+			// (if any) holds the attributes.
 			prefix, _ := d.keyPrefix()
 			cctx, cancel := d.fsys.opCtx(ctx)
-			if i, err := d.fsys.bucket.Stat(cctx, prefix+e.name+"/"); err == nil {
-				info = i
-			}
+			i, err := d.fsys.bucket.Stat(cctx, prefix+e.name+"/")
 			cancel()
+			if err == nil {
+				info, e = i, &listedEntry{name: e.name, isDir: true, info: i, hasInfo: true}
+			}
+		}
+		if info.LastModified.IsZero() {
+			info.LastModified = d.fsys.started
 		}
 		a := cfg.attrsFromObject(info, syscall.S_IFDIR)
 		if ch := d.GetChild(e.name); ch != nil {
@@ -352,7 +358,8 @@ func (d *dirNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 		}
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
-	return fs.NewListDirStream(entries), 0
+	dots := []fuse.DirEntry{{Name: ".", Mode: syscall.S_IFDIR}, {Name: "..", Mode: syscall.S_IFDIR}}
+	return fs.NewListDirStream(append(dots, entries...)), 0
 }
 
 func (d *dirNode) newAttrs(ctx context.Context, kind, mode uint32) attrs {

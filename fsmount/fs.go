@@ -99,6 +99,8 @@ type FS struct {
 	root   *dirNode
 	cache  *blockCache
 	logged sync.Map
+	// started is shown as the time of directories without a marker.
+	started time.Time
 
 	// prefetch bounds background read-ahead requests.
 	prefetch chan struct{}
@@ -121,6 +123,7 @@ func New(cfg Config) (*FS, error) {
 		log:      log,
 		cache:    newBlockCache(cfg.CacheBlocks),
 		prefetch: make(chan struct{}, 8),
+		started:  time.Now(),
 	}
 	f.root = &dirNode{nodeBase: nodeBase{fsys: f}}
 	f.root.attr = attrs{mode: syscall.S_IFDIR | cfg.DirMode&07777, uid: cfg.UID, gid: cfg.GID, size: 4096,

@@ -1,0 +1,421 @@
+package fsmount
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// S3Config configures an S3Bucket.
+type S3Config struct {
+	// Endpoints are tried in order; on a transient failure the next one
+	// takes over. "http://host:port", "https://host:port" or "host:port"
+	// (plain HTTP).
+	Endpoints []string
+	Bucket    string
+	AccessKey string
+	SecretKey string
+	Region    string
+	// Attempts bounds tries per request across endpoints (default 6), with
+	// exponential backoff from 100 ms up to 2 s between them.
+	Attempts int
+	// DialTimeout and HeaderTimeout bound connection setup and the wait for
+	// response headers, so that a dead node is never waited on forever.
+	DialTimeout   time.Duration
+	HeaderTimeout time.Duration
+	Logger        *slog.Logger
+}
+
+// S3Bucket implements Bucket over S3 with minio-go, failing over between
+// endpoints. Safe for concurrent use.
+type S3Bucket struct {
+	cfg     S3Config
+	clients []*minio.Client
+	cores   []minio.Core
+	cur     atomic.Int32
+	log     *slog.Logger
+}
+
+var _ Bucket = (*S3Bucket)(nil)
+
+// NewS3Bucket builds the clients; it does not contact the server (Check
+// does).
+func NewS3Bucket(cfg S3Config) (*S3Bucket, error) {
+	if len(cfg.Endpoints) == 0 || cfg.Bucket == "" {
+		return nil, errors.New("fsmount: endpoints and bucket are required")
+	}
+	if cfg.Attempts <= 0 {
+		cfg.Attempts = 6
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = 5 * time.Second
+	}
+	if cfg.HeaderTimeout <= 0 {
+		cfg.HeaderTimeout = 60 * time.Second
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	b := &S3Bucket{cfg: cfg, log: cfg.Logger}
+	if b.log == nil {
+		b.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	for _, ep := range cfg.Endpoints {
+		host, secure, err := parseEndpoint(ep)
+		if err != nil {
+			return nil, err
+		}
+		tr := &http.Transport{
+			Proxy:                 nil,
+			DialContext:           (&net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:          256,
+			MaxIdleConnsPerHost:   256,
+			IdleConnTimeout:       90 * time.Second,
+			ResponseHeaderTimeout: cfg.HeaderTimeout,
+			DisableCompression:    true,
+		}
+		c, err := minio.New(host, &minio.Options{
+			Creds:        credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
+			Secure:       secure,
+			Region:       cfg.Region,
+			BucketLookup: minio.BucketLookupPath,
+			Transport:    tr,
+			MaxRetries:   1,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("endpoint %s: %w", ep, err)
+		}
+		b.clients = append(b.clients, c)
+		b.cores = append(b.cores, minio.Core{Client: c})
+	}
+	return b, nil
+}
+
+func parseEndpoint(ep string) (host string, secure bool, err error) {
+	ep = strings.TrimSpace(ep)
+	if !strings.Contains(ep, "://") {
+		ep = "http://" + ep
+	}
+	u, err := url.Parse(ep)
+	if err != nil || u.Host == "" {
+		return "", false, fmt.Errorf("bad endpoint %q", ep)
+	}
+	return u.Host, u.Scheme == "https", nil
+}
+
+// Check verifies that the bucket exists and the credentials work, with a
+// clear error otherwise.
+func (b *S3Bucket) Check(ctx context.Context) error {
+	var exists bool
+	err := b.do(ctx, "check", func(ctx context.Context, i int) error {
+		var err error
+		exists, err = b.clients[i].BucketExists(ctx, b.cfg.Bucket)
+		return err
+	})
+	switch {
+	case errors.Is(err, ErrAccessDenied):
+		return fmt.Errorf("access denied to bucket %q: check the access key and secret key", b.cfg.Bucket)
+	case errors.Is(err, ErrUnavailable):
+		return fmt.Errorf("no endpoint reachable (%s): %w", strings.Join(b.cfg.Endpoints, ", "), err)
+	case err != nil:
+		return err
+	case !exists:
+		return fmt.Errorf("bucket %q does not exist", b.cfg.Bucket)
+	}
+	return nil
+}
+
+// classify maps a minio-go error to the package sentinels and says
+// whether it is worth retrying (and on another endpoint).
+func classify(err error) (error, bool) {
+	if err == nil {
+		return nil, false
+	}
+	if errors.Is(err, context.Canceled) {
+		return err, false
+	}
+	resp := minio.ToErrorResponse(err)
+	switch resp.Code {
+	case "NoSuchKey", "NoSuchUpload", "NoSuchVersion":
+		return fmt.Errorf("%w: %v", ErrNotExist, err), false
+	case "NoSuchBucket":
+		return fmt.Errorf("%w: %v", ErrNoBucket, err), false
+	case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch":
+		return fmt.Errorf("%w: %v", ErrAccessDenied, err), false
+	case "PreconditionFailed":
+		return fmt.Errorf("%w: %v", ErrPrecondition, err), false
+	case "SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "ServerBusy":
+		return err, true
+	}
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return fmt.Errorf("%w: %v", ErrNotExist, err), false
+	case resp.StatusCode == http.StatusForbidden:
+		return fmt.Errorf("%w: %v", ErrAccessDenied, err), false
+	case resp.StatusCode == http.StatusPreconditionFailed:
+		return fmt.Errorf("%w: %v", ErrPrecondition, err), false
+	case resp.StatusCode >= 500:
+		return err, true
+	case resp.StatusCode != 0:
+		return err, false
+	}
+	// No HTTP status: a transport error (refused, reset, timeout).
+	return fmt.Errorf("%w: %v", ErrUnavailable, err), true
+}
+
+// do runs op against the current endpoint, retrying transient failures
+// with backoff and moving to the next endpoint.
+func (b *S3Bucket) do(ctx context.Context, what string, op func(ctx context.Context, i int) error) error {
+	backoff := 100 * time.Millisecond
+	var last error
+	for attempt := 0; attempt < b.cfg.Attempts; attempt++ {
+		i := int(b.cur.Load()) % len(b.clients)
+		err, retry := classify(op(ctx, i))
+		if err == nil {
+			return nil
+		}
+		last = err
+		if !retry || ctx.Err() != nil {
+			return err
+		}
+		if len(b.clients) > 1 {
+			next := (i + 1) % len(b.clients)
+			if b.cur.CompareAndSwap(int32(i), int32(next)) {
+				b.log.Warn("endpoint failed, switching", "op", what, "from", b.cfg.Endpoints[i], "to", b.cfg.Endpoints[next], "err", err)
+			}
+		}
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return last
+		}
+		backoff = min(backoff*2, 2*time.Second)
+	}
+	return last
+}
+
+func userMeta(m Meta) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// metaFrom extracts x-amz-meta-* from a listing's UserMetadata (keys with
+// the prefix, as MinIO sends them; bare attribute names are accepted too).
+func metaFrom(um minio.StringMap) Meta {
+	m := Meta{}
+	for k, v := range um {
+		lk := strings.ToLower(k)
+		switch {
+		case strings.HasPrefix(lk, "x-amz-meta-"):
+			m[strings.TrimPrefix(lk, "x-amz-meta-")] = v
+		case lk == metaMode || lk == metaUID || lk == metaGID || lk == metaMtime || lk == metaCtime || lk == metaAtime:
+			if _, ok := m[lk]; !ok {
+				m[lk] = v
+			}
+		}
+	}
+	return m
+}
+
+func infoFromMinio(o minio.ObjectInfo, fromStat bool) ObjectInfo {
+	info := ObjectInfo{Key: o.Key, Size: o.Size, ETag: strings.Trim(o.ETag, `"`), LastModified: o.LastModified, VersionID: o.VersionID}
+	if fromStat {
+		info.Meta = Meta{}
+		for k, v := range o.UserMetadata {
+			info.Meta[strings.ToLower(k)] = v
+		}
+		info.HasMeta = true
+	} else if len(o.UserMetadata) > 0 {
+		// A server that supports metadata=true returns at least the
+		// content type; an empty element means "unknown" (HEAD instead).
+		info.Meta = metaFrom(o.UserMetadata)
+		info.HasMeta = true
+	}
+	return info
+}
+
+// Stat implements Bucket.
+func (b *S3Bucket) Stat(ctx context.Context, key string) (ObjectInfo, error) {
+	var info ObjectInfo
+	err := b.do(ctx, "stat", func(ctx context.Context, i int) error {
+		o, err := b.clients[i].StatObject(ctx, b.cfg.Bucket, key, minio.StatObjectOptions{})
+		info = infoFromMinio(o, true)
+		info.Key = key
+		return err
+	})
+	return info, err
+}
+
+// List implements Bucket. A failure mid-listing resumes after the last
+// entry delivered.
+func (b *S3Bucket) List(ctx context.Context, opts ListOptions, fn func(ListEntry) bool) error {
+	after := opts.StartAfter
+	stopped := false
+	return b.do(ctx, "list", func(ctx context.Context, i int) error {
+		if stopped {
+			return nil
+		}
+		lctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		for o := range b.clients[i].ListObjectsIter(lctx, b.cfg.Bucket, minio.ListObjectsOptions{
+			Prefix:       opts.Prefix,
+			Recursive:    opts.Delimiter == "",
+			StartAfter:   after,
+			WithMetadata: opts.WithMeta,
+			MaxKeys:      opts.PageSize,
+		}) {
+			if o.Err != nil {
+				return o.Err
+			}
+			if o.Key <= after && after != "" {
+				continue // replayed after a retry
+			}
+			e := ListEntry{ObjectInfo: infoFromMinio(o, false)}
+			e.IsPrefix = opts.Delimiter != "" && strings.HasSuffix(o.Key, opts.Delimiter) && o.ETag == "" && o.LastModified.IsZero()
+			after = o.Key
+			if !fn(e) {
+				stopped = true
+				return nil
+			}
+		}
+		return nil
+	})
+}
+
+// Get implements Bucket.
+func (b *S3Bucket) Get(ctx context.Context, key string, off, n int64, etag string) (io.ReadCloser, error) {
+	var body io.ReadCloser
+	err := b.do(ctx, "get", func(ctx context.Context, i int) error {
+		opts := minio.GetObjectOptions{}
+		if etag != "" {
+			if err := opts.SetMatchETag(etag); err != nil {
+				return err
+			}
+		}
+		if n >= 0 {
+			if n == 0 {
+				body = io.NopCloser(strings.NewReader(""))
+				return nil
+			}
+			if err := opts.SetRange(off, off+n-1); err != nil {
+				return err
+			}
+		} else if off > 0 {
+			if err := opts.SetRange(off, 0); err != nil {
+				return err
+			}
+		}
+		rc, _, _, err := b.cores[i].GetObject(ctx, b.cfg.Bucket, key, opts)
+		if err != nil {
+			if minio.ToErrorResponse(err).Code == "InvalidRange" {
+				body = io.NopCloser(strings.NewReader(""))
+				return nil
+			}
+			return err
+		}
+		body = rc
+		return nil
+	})
+	return body, err
+}
+
+// Put implements Bucket (one PUT, UNSIGNED-PAYLOAD).
+func (b *S3Bucket) Put(ctx context.Context, key string, r io.ReaderAt, size int64, meta Meta) (ObjectInfo, error) {
+	var info ObjectInfo
+	err := b.do(ctx, "put", func(ctx context.Context, i int) error {
+		up, err := b.cores[i].PutObject(ctx, b.cfg.Bucket, key, io.NewSectionReader(r, 0, size), size, "", "",
+			minio.PutObjectOptions{UserMetadata: userMeta(meta), DisableContentSha256: true})
+		info = ObjectInfo{Key: key, Size: size, ETag: up.ETag, LastModified: time.Now(), Meta: meta, HasMeta: true, VersionID: up.VersionID}
+		return err
+	})
+	return info, err
+}
+
+// Copy implements Bucket. Objects above 5 GiB are copied with a multipart
+// copy (ComposeObject).
+func (b *S3Bucket) Copy(ctx context.Context, src, dst string, meta Meta) (ObjectInfo, error) {
+	var info ObjectInfo
+	err := b.do(ctx, "copy", func(ctx context.Context, i int) error {
+		dopts := minio.CopyDestOptions{Bucket: b.cfg.Bucket, Object: dst}
+		if meta != nil {
+			dopts.ReplaceMetadata = true
+			dopts.UserMetadata = userMeta(meta)
+		}
+		sopts := minio.CopySrcOptions{Bucket: b.cfg.Bucket, Object: src}
+		up, err := b.clients[i].CopyObject(ctx, dopts, sopts)
+		if err != nil && minio.ToErrorResponse(err).Code == "EntityTooLarge" {
+			up, err = b.clients[i].ComposeObject(ctx, dopts, sopts)
+		}
+		info = ObjectInfo{Key: dst, Size: up.Size, ETag: up.ETag, LastModified: up.LastModified, Meta: meta, VersionID: up.VersionID}
+		return err
+	})
+	return info, err
+}
+
+// Delete implements Bucket.
+func (b *S3Bucket) Delete(ctx context.Context, key string) error {
+	return b.do(ctx, "delete", func(ctx context.Context, i int) error {
+		return b.clients[i].RemoveObject(ctx, b.cfg.Bucket, key, minio.RemoveObjectOptions{})
+	})
+}
+
+// NewMultipart implements Bucket.
+func (b *S3Bucket) NewMultipart(ctx context.Context, key string, meta Meta) (string, error) {
+	var id string
+	err := b.do(ctx, "new multipart", func(ctx context.Context, i int) error {
+		var err error
+		id, err = b.cores[i].NewMultipartUpload(ctx, b.cfg.Bucket, key, minio.PutObjectOptions{UserMetadata: userMeta(meta)})
+		return err
+	})
+	return id, err
+}
+
+// PutPart implements Bucket.
+func (b *S3Bucket) PutPart(ctx context.Context, key, uploadID string, num int, r io.ReaderAt, size int64) (Part, error) {
+	var p Part
+	err := b.do(ctx, "put part", func(ctx context.Context, i int) error {
+		op, err := b.cores[i].PutObjectPart(ctx, b.cfg.Bucket, key, uploadID, num, io.NewSectionReader(r, 0, size), size,
+			minio.PutObjectPartOptions{DisableContentSha256: true})
+		p = Part{Num: num, ETag: op.ETag, Size: size}
+		return err
+	})
+	return p, err
+}
+
+// CompleteMultipart implements Bucket.
+func (b *S3Bucket) CompleteMultipart(ctx context.Context, key, uploadID string, parts []Part) (ObjectInfo, error) {
+	cps := make([]minio.CompletePart, len(parts))
+	var size int64
+	for i, p := range parts {
+		cps[i] = minio.CompletePart{PartNumber: p.Num, ETag: p.ETag}
+		size += p.Size
+	}
+	var info ObjectInfo
+	err := b.do(ctx, "complete multipart", func(ctx context.Context, i int) error {
+		up, err := b.cores[i].CompleteMultipartUpload(ctx, b.cfg.Bucket, key, uploadID, cps, minio.PutObjectOptions{})
+		info = ObjectInfo{Key: key, Size: size, ETag: up.ETag, LastModified: time.Now(), VersionID: up.VersionID}
+		return err
+	})
+	return info, err
+}
+
+// AbortMultipart implements Bucket.
+func (b *S3Bucket) AbortMultipart(ctx context.Context, key, uploadID string) error {
+	return b.do(ctx, "abort multipart", func(ctx context.Context, i int) error {
+		return b.cores[i].AbortMultipartUpload(ctx, b.cfg.Bucket, key, uploadID)
+	})
+}
