@@ -43,6 +43,9 @@ const (
 	maxTrailerFields   = 64
 	emptySHA256Hex     = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 	trailerSigName     = "x-amz-trailer-signature"
+	// minSignedChunk is the smallest signed chunk but the last, as on AWS:
+	// it bounds the signature checks per byte a client can make us do.
+	minSignedChunk = 8 << 10
 )
 
 // chunkSigner holds what a chunk signature chain needs: the signing key
@@ -114,6 +117,7 @@ type chunkedReader struct {
 	remaining int64     // data bytes left in the current chunk
 	chunkSum  hash.Hash // SHA-256 of the current chunk (signed only)
 	chunkSig  string    // signature announced for the current chunk
+	small     bool      // the last signed chunk was under minSignedChunk
 	decoded   int64
 	trailers  []trailerField
 	err       error
@@ -219,6 +223,10 @@ func (c *chunkedReader) readChunkHeader() error {
 		}
 		c.chunkSig = string(sig)
 		c.chunkSum.Reset()
+		if c.small && size > 0 {
+			return ErrInvalidChunkSize
+		}
+		c.small = size < minSignedChunk
 	}
 	if c.declared >= 0 && size > c.declared-c.decoded {
 		return ErrIncompleteBody.WithMessage("The aws-chunked payload is longer than x-amz-decoded-content-length.")

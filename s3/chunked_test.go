@@ -284,11 +284,20 @@ func TestChunkedDecoderMalformed(t *testing.T) {
 			}
 		})
 	}
+	// Signed chunks but the last must be at least 8 KiB.
+	c := newChunkedReader(bytes.NewReader(chunkedStream(payloadBytes(300), 100, testSigner(), nil)), testSigner(), false, 300)
+	if _, err := decodeAll(c); !isAPIError(err, ErrInvalidChunkSize) {
+		t.Fatalf("small signed chunks: %v", err)
+	}
+	c = newChunkedReader(bytes.NewReader(chunkedStream(payloadBytes(300), 100, nil, nil)), nil, false, 300)
+	if got, err := decodeAll(c); err != io.EOF || len(got) != 300 {
+		t.Fatalf("small unsigned chunks: %v", err)
+	}
 	// A signed payload without trailer must not carry one.
 	sg := testSigner()
 	stream := chunkedStream([]byte("abc"), 10, sg, nil)
 	stream = append(stream[:len(stream)-2], "x-amz-checksum-crc32:AAAAAA==\r\n\r\n"...)
-	c := newChunkedReader(bytes.NewReader(stream), testSigner(), false, 3)
+	c = newChunkedReader(bytes.NewReader(stream), testSigner(), false, 3)
 	if _, err := decodeAll(c); !isAPIError(err, ErrMalformedTrailer) {
 		t.Fatalf("unexpected trailer: %v", err)
 	}
