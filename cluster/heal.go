@@ -1,0 +1,444 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bucketdb/bucketdb/store"
+)
+
+// healState is the anti-entropy bookkeeping of a node.
+type healState struct {
+	kickCh  chan struct{}
+	passMu  sync.Mutex // one pass at a time
+	running atomic.Bool
+	backlog atomic.Int64
+	objects atomic.Int64
+	bytes   atomic.Int64
+	passes  atomic.Int64
+	last    atomic.Int64 // unix nanos of the last completed pass
+}
+
+func (h *healState) init() { h.kickCh = make(chan struct{}, 1) }
+
+// kick asks for a pass soon.
+func (h *healState) kick() {
+	select {
+	case h.kickCh <- struct{}{}:
+	default:
+	}
+}
+
+func (n *Node) healLoop() {
+	defer n.wg.Done()
+	var tick <-chan time.Time
+	if n.cfg.HealInterval > 0 {
+		t := time.NewTicker(n.cfg.HealInterval)
+		defer t.Stop()
+		tick = t.C
+		n.heal.kick()
+	}
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-tick:
+		case <-n.heal.kickCh:
+			if n.cfg.HealInterval <= 0 {
+				continue // tests drive passes with HealNow
+			}
+			// Let a burst of membership events settle.
+			select {
+			case <-n.ctx.Done():
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+		if err := n.HealNow(n.ctx); err != nil && n.ctx.Err() == nil {
+			n.log.Warn("anti-entropy pass", "err", err)
+		}
+	}
+}
+
+func (n *Node) localStats() NodeStats {
+	s := NodeStats{Objects: n.heal.objects.Load(), Bytes: n.heal.bytes.Load(),
+		Backlog: n.heal.backlog.Load(), Healing: n.heal.running.Load()}
+	if t := n.heal.last.Load(); t > 0 {
+		s.LastHeal = time.Unix(0, t).UTC()
+	}
+	return s
+}
+
+// HealNow runs one anti-entropy pass: it exchanges the member registry
+// with every reachable member, reconciles buckets, then walks this node's
+// versions and makes every other replica of each key hold them (or deletes
+// them here when a replica holds a tombstone), and hands off keys this node
+// no longer owns once all their owners hold them.
+func (n *Node) HealNow(ctx context.Context) error {
+	n.heal.passMu.Lock()
+	defer n.heal.passMu.Unlock()
+	n.heal.running.Store(true)
+	defer n.heal.running.Store(false)
+	n.syncMembers(ctx)
+	if err := n.syncBuckets(ctx); err != nil {
+		return err
+	}
+	buckets, err := n.st.ListBuckets(ctx)
+	if err != nil {
+		return err
+	}
+	w := &walk{n: n}
+	for _, b := range buckets {
+		if err := w.bucket(ctx, b.Name); err != nil {
+			return err
+		}
+	}
+	n.heal.objects.Store(w.objects)
+	n.heal.bytes.Store(w.bytes)
+	n.heal.backlog.Store(w.backlog)
+	n.heal.passes.Add(1)
+	n.heal.last.Store(time.Now().UnixNano())
+	if self, _ := n.reg.get(n.id); self.State == stateLeaving && w.kept == 0 && w.backlog == 0 {
+		n.finishLeave(ctx)
+	}
+	return nil
+}
+
+// syncMembers exchanges the registry with every reachable member.
+func (n *Node) syncMembers(ctx context.Context) {
+	mine := n.reg.list()
+	for _, m := range mine {
+		if m.ID == n.id || m.State == stateRemoved || n.state(m.ID) == Dead {
+			continue
+		}
+		cctx, cancel := n.rpcCtx(ctx, 0)
+		r, err := n.replica(m).Members(cctx, MembersRequest{Members: mine})
+		cancel()
+		if err == nil {
+			n.reg.merge(r.Members)
+		}
+	}
+}
+
+// syncBuckets creates on every reachable member the buckets a majority of
+// members hold, with the majority's versioning state.
+func (n *Node) syncBuckets(ctx context.Context) error {
+	members, _, answers := n.everywhere(ctx, BucketRequest{Op: bucketList})
+	type tally struct {
+		holders map[string]store.BucketInfo
+	}
+	seen := map[string]*tally{}
+	var ok []result[BucketResponse]
+	for _, a := range answers {
+		if a.err != nil {
+			continue
+		}
+		ok = append(ok, a)
+		for _, b := range a.res.Buckets {
+			t := seen[b.Name]
+			if t == nil {
+				t = &tally{holders: map[string]store.BucketInfo{}}
+				seen[b.Name] = t
+			}
+			t.holders[a.m.ID] = b
+		}
+	}
+	for name, t := range seen {
+		if len(t.holders) < majority(members) {
+			continue
+		}
+		votes := map[store.Versioning]int{}
+		for _, b := range t.holders {
+			votes[b.Versioning]++
+		}
+		var v store.Versioning
+		best := -1
+		for k, c := range votes {
+			if c > best || c == best && k > v {
+				v, best = k, c
+			}
+		}
+		for _, a := range ok {
+			b, has := t.holders[a.m.ID]
+			r := n.replica(a.m)
+			cctx, cancel := n.rpcCtx(ctx, 0)
+			if !has {
+				_, err := r.Bucket(cctx, BucketRequest{Op: bucketCreate, Bucket: name})
+				if err == nil || errors.Is(err, store.ErrBucketExists) {
+					b.Versioning, has = store.VersioningOff, true
+				}
+			}
+			if has && b.Versioning != v && v != store.VersioningOff {
+				r.Bucket(cctx, BucketRequest{Op: bucketVersioning, Bucket: name, Versioning: v})
+			}
+			cancel()
+		}
+	}
+	return nil
+}
+
+// repairBucketsLater schedules a pass (a bucket is missing here).
+func (n *Node) repairBucketsLater() { n.heal.kick() }
+
+// walk is one pass over this node's versions.
+type walk struct {
+	n       *Node
+	objects int64
+	bytes   int64
+	backlog int64
+	kept    int64 // versions still held that this node does not own
+}
+
+// bucket walks one bucket in pages of complete keys.
+func (w *walk) bucket(ctx context.Context, bucket string) error {
+	n := w.n
+	after := ""
+	for {
+		page, err := n.svc.Digests(ctx, DigestRequest{Bucket: bucket, After: after, Limit: 1000})
+		if err != nil {
+			if errors.Is(err, store.ErrNoSuchBucket) {
+				return nil
+			}
+			return err
+		}
+		if len(page.Digests) == 0 {
+			return nil
+		}
+		through := page.Digests[len(page.Digests)-1].Key
+		w.page(ctx, bucket, after, through, page.Digests)
+		if !page.More {
+			return nil
+		}
+		after = through
+	}
+}
+
+// peerView is what one peer holds in a key range.
+type peerView struct {
+	ok    bool
+	vers  map[string]map[string]Digest // key -> id -> digest
+	tombs map[string]map[string]bool   // key -> id
+}
+
+func (n *Node) fetchView(ctx context.Context, m Member, bucket, prefix, after, through string) peerView {
+	v := peerView{vers: map[string]map[string]Digest{}, tombs: map[string]map[string]bool{}}
+	if n.state(m.ID) == Dead {
+		return v
+	}
+	from := after
+	for {
+		cctx, cancel := n.rpcCtx(ctx, 0)
+		r, err := n.replica(m).Digests(cctx, DigestRequest{Bucket: bucket, Prefix: prefix, After: from, Through: through, Limit: 5000})
+		cancel()
+		if err != nil && !errors.Is(err, store.ErrNoSuchBucket) {
+			return v
+		}
+		for _, d := range r.Digests {
+			if v.vers[d.Key] == nil {
+				v.vers[d.Key] = map[string]Digest{}
+			}
+			v.vers[d.Key][d.ID] = d
+		}
+		for _, t := range r.Tombstones {
+			if v.tombs[t.Key] == nil {
+				v.tombs[t.Key] = map[string]bool{}
+			}
+			v.tombs[t.Key][t.ID] = true
+		}
+		if !r.More {
+			v.ok = true
+			return v
+		}
+		from = r.Next
+	}
+}
+
+// page reconciles the keys of one page with their other replicas.
+func (w *walk) page(ctx context.Context, bucket, after, through string, ds []Digest) {
+	n := w.n
+	byKey := map[string][]Digest{}
+	var keys []string
+	for _, d := range ds {
+		if _, ok := byKey[d.Key]; !ok {
+			keys = append(keys, d.Key)
+		}
+		byKey[d.Key] = append(byKey[d.Key], d)
+		if !d.DeleteMarker {
+			w.objects++
+			w.bytes += d.Size
+		}
+	}
+	views := map[string]peerView{}
+	view := func(m Member) peerView {
+		v, ok := views[m.ID]
+		if !ok {
+			v = n.fetchView(ctx, m, bucket, "", after, through)
+			views[m.ID] = v
+		}
+		return v
+	}
+	self := Member{ID: n.id}
+	for _, key := range keys {
+		if ctx.Err() != nil {
+			return
+		}
+		p := n.place(bucket, key)
+		mine := false
+		confirmed := 0
+		for _, m := range p.nodes {
+			if m.ID == n.id {
+				mine = true
+				continue
+			}
+			v := view(m)
+			if !v.ok {
+				w.backlog += int64(len(byKey[key]))
+				continue
+			}
+			if n.reconcile(ctx, bucket, key, self, m, byKey[key], v.vers[key], v.tombs[key], &w.backlog) {
+				confirmed++
+			}
+		}
+		if mine {
+			continue
+		}
+		// Not an owner any more: drop the key once every owner holds it.
+		if confirmed == len(p.nodes) {
+			for _, d := range byKey[key] {
+				n.svc.DeleteVersion(ctx, DeleteVersionRequest{Bucket: bucket, Key: key, InternalID: d.ID})
+			}
+			continue
+		}
+		w.kept += int64(len(byKey[key]))
+	}
+}
+
+// reconcile makes replica dst hold every version of key that src holds
+// (src's digests given), unless dst tombstoned it, in which case src drops
+// it. It reports whether dst now holds all of them.
+func (n *Node) reconcile(ctx context.Context, bucket, key string, src, dst Member, have []Digest,
+	dstVers map[string]Digest, dstTombs map[string]bool, backlog *int64) bool {
+	all := true
+	var dstNull string
+	for id, d := range dstVers {
+		if d.Null {
+			dstNull = id
+		}
+	}
+	for _, d := range have {
+		if _, ok := dstVers[d.ID]; ok {
+			continue
+		}
+		if dstTombs[d.ID] {
+			cctx, cancel := n.rpcCtx(ctx, 0)
+			n.replica(src).DeleteVersion(cctx, DeleteVersionRequest{Bucket: bucket, Key: key, InternalID: d.ID, Tombstone: true})
+			cancel()
+			continue
+		}
+		if d.Null && dstNull > d.ID {
+			continue // dst holds a newer null version; ours is stale
+		}
+		if err := n.copyVersion(ctx, src, dst, bucket, key, d); err != nil {
+			if errors.Is(err, store.ErrNoSuchVersion) || errors.Is(err, store.ErrNoSuchKey) {
+				continue // gone meanwhile, or tombstoned at dst
+			}
+			n.log.Debug("heal copy failed", "bucket", bucket, "key", key, "to", dst.ID, "err", err)
+			*backlog++
+			all = false
+		}
+	}
+	return all
+}
+
+// copyVersion copies one version from src to dst with its identity (ID,
+// ETag, ModTime, metadata, tags, part layout).
+func (n *Node) copyVersion(ctx context.Context, src, dst Member, bucket, key string, d Digest) error {
+	req := PutVersionRequest{Bucket: bucket, Key: key}
+	if d.DeleteMarker {
+		cctx, cancel := n.rpcCtx(ctx, 0)
+		info, _, err := n.replica(src).Get(cctx, GetRequest{Bucket: bucket, Key: key, Opts: store.GetOptions{VersionID: d.ID}, Head: true})
+		cancel()
+		if info.VersionID == "" {
+			return err
+		}
+		req.Marker = true
+		req.Opts = wirePut{VersionID: d.ID, Null: d.Null, ModTime: info.ModTime}
+		cctx, cancel = n.rpcCtx(ctx, 0)
+		defer cancel()
+		_, err = n.replica(dst).PutVersion(cctx, req, nil)
+		return err
+	}
+	cctx, cancel := n.rpcCtx(ctx, d.Size)
+	defer cancel()
+	info, rc, err := n.replica(src).Get(cctx, GetRequest{Bucket: bucket, Key: key, Opts: store.GetOptions{VersionID: d.ID}})
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	meta := store.ObjectMeta{ContentType: info.ContentType, CacheControl: info.CacheControl,
+		ContentDisposition: info.ContentDisposition, ContentEncoding: info.ContentEncoding,
+		ContentLanguage: info.ContentLanguage, Expires: info.Expires, UserMeta: info.UserMeta,
+		Checksums: info.Checksums, Tags: info.Tags}
+	req.Size = info.Size
+	req.Opts = wirePut{VersionID: d.ID, Null: d.Null, Meta: meta, ModTime: info.ModTime,
+		ETag: info.ETag, Parts: info.Parts}
+	body, err := framed(io.LimitReader(rc, info.Size), nil)
+	if err != nil {
+		return err
+	}
+	_, err = n.replica(dst).PutVersion(cctx, req, body)
+	return err
+}
+
+// repairLater reconciles one key across its replicas in the background
+// (read repair), once at a time per key.
+func (n *Node) repairLater(bucket, key string) {
+	k := bucket + "\x00" + key
+	n.repairMu.Lock()
+	if n.repairing[k] {
+		n.repairMu.Unlock()
+		return
+	}
+	n.repairing[k] = true
+	n.repairMu.Unlock()
+	n.goBackground(func(ctx context.Context) {
+		defer func() {
+			n.repairMu.Lock()
+			delete(n.repairing, k)
+			n.repairMu.Unlock()
+		}()
+		n.repairKey(ctx, bucket, key)
+	})
+}
+
+// repairKey makes every reachable replica of key hold every version any of
+// them holds (tombstones win).
+func (n *Node) repairKey(ctx context.Context, bucket, key string) {
+	p := n.place(bucket, key)
+	views := map[string]peerView{}
+	for _, m := range p.nodes {
+		views[m.ID] = n.fetchView(ctx, m, bucket, key, "", key)
+	}
+	var backlog int64
+	for _, src := range p.nodes {
+		sv := views[src.ID]
+		if !sv.ok {
+			continue
+		}
+		var have []Digest
+		for _, d := range sv.vers[key] {
+			have = append(have, d)
+		}
+		for _, dst := range p.nodes {
+			dv := views[dst.ID]
+			if dst.ID == src.ID || !dv.ok {
+				continue
+			}
+			n.reconcile(ctx, bucket, key, src, dst, have, dv.vers[key], dv.tombs[key], &backlog)
+		}
+	}
+}

@@ -1,0 +1,153 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/bucketdb/bucketdb/store"
+)
+
+// freePort returns a loopback address nobody listens on right now.
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startHTTPNode runs a node with the real HTTP transport and gossip on
+// loopback.
+func startHTTPNode(t *testing.T, id, secret string, join []string) (*Node, *httptest.Server) {
+	t.Helper()
+	dir := t.TempDir()
+	st := openStore(t, filepath.Join(dir, "store"))
+	var nd *Node
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		nd.Handler().ServeHTTP(w, r)
+	}))
+	cfg := DefaultConfig()
+	cfg.NodeID, cfg.DataDir, cfg.Secret = id, filepath.Join(dir, "cluster"), secret
+	cfg.S3Addr = srv.Listener.Addr().String()
+	cfg.GossipAddr = freePort(t)
+	cfg.Join = join
+	cfg.HealInterval = -1
+	var err error
+	nd, err = New(cfg, st)
+	if err != nil {
+		srv.Close()
+		st.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		nd.Close()
+		srv.Close()
+		st.Close()
+	})
+	return nd, srv
+}
+
+func TestSingleNodeHTTP(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t, filepath.Join(dir, "store"))
+	defer st.Close()
+	cfg := DefaultConfig()
+	cfg.DataDir = filepath.Join(dir, "cluster")
+	nd, err := New(cfg, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nd.Close()
+	ctx := context.Background()
+	if err := nd.CreateBucket(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	put(t, nd, "b", "k", "v")
+	mustGet(t, nd, "b", "k", "v")
+	s := nd.Status(ctx)
+	if len(s.Members) != 1 || s.Replicas != 1 || s.Members[0].State != Alive {
+		t.Fatalf("status %+v", s)
+	}
+	// The RPC refuses unsigned requests.
+	srv := httptest.NewServer(nd.Handler())
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+rpcPrefix+"stats", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("unsigned RPC: %s", resp.Status)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestHTTPCluster runs three nodes over real sockets: gossip join, quorum
+// writes through each node, wire errors, and a node with another secret
+// that cannot join.
+func TestHTTPCluster(t *testing.T) {
+	ctx := context.Background()
+	a, _ := startHTTPNode(t, "a", "s3cret", nil)
+	seed := []string{a.cfg.GossipAddr}
+	b, _ := startHTTPNode(t, "b", "s3cret", seed)
+	c, _ := startHTTPNode(t, "c", "s3cret", seed)
+	nodes := []*Node{a, b, c}
+	waitFor(t, "membership", func() bool {
+		for _, nd := range nodes {
+			s := nd.Status(ctx)
+			if len(s.Members) != 3 || s.Replicas != 3 {
+				return false
+			}
+			for _, m := range s.Members {
+				if m.State != Alive {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	if err := b.CreateBucket(ctx, "bk"); err != nil {
+		t.Fatal(err)
+	}
+	for i, nd := range nodes {
+		put(t, nd, "bk", fmt.Sprint("k", i), fmt.Sprint("v", i))
+	}
+	for _, nd := range nodes {
+		for i := range nodes {
+			mustGet(t, nd, "bk", fmt.Sprint("k", i), fmt.Sprint("v", i))
+		}
+	}
+	if _, _, err := get(t, c, "bk", "missing", store.GetOptions{}); !errors.Is(err, store.ErrNoSuchKey) {
+		t.Fatalf("missing key through the wire: %v", err)
+	}
+	// Another secret cannot join.
+	dir := t.TempDir()
+	st := openStore(t, filepath.Join(dir, "store"))
+	defer st.Close()
+	cfg := DefaultConfig()
+	cfg.NodeID, cfg.DataDir, cfg.Secret = "x", filepath.Join(dir, "cluster"), "other"
+	cfg.GossipAddr, cfg.Join, cfg.HealInterval = freePort(t), seed, -1
+	if x, err := New(cfg, st); err == nil {
+		x.Close()
+		t.Fatal("a node with another secret joined")
+	}
+}

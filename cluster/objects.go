@@ -1,0 +1,277 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/bucketdb/bucketdb/store"
+)
+
+// versioning returns the bucket's versioning state (ErrNoSuchBucket if it
+// does not exist).
+func (n *Node) versioning(ctx context.Context, bucket string) (store.Versioning, error) {
+	b, err := n.GetBucket(ctx, bucket)
+	return b.Versioning, err
+}
+
+// mint returns a new version ID and its time.
+func (n *Node) mint() (string, uint64) {
+	h := n.clock.Now()
+	return store.NewVersionID(h), h
+}
+
+// PutObject writes a new version: the ID is minted here and the version is
+// prepared and committed on the key's replicas.
+func (n *Node) PutObject(ctx context.Context, bucket, key string, r io.Reader, size int64, opts store.PutOptions) (store.ObjectInfo, error) {
+	v, err := n.versioning(ctx, bucket)
+	if err != nil {
+		return store.ObjectInfo{}, err
+	}
+	if size < 0 || size > store.MaxPutSize {
+		return store.ObjectInfo{}, fmt.Errorf("%w: size %d out of range", store.ErrInvalidArgument, size)
+	}
+	if err := n.precheck(ctx, bucket, key, opts.Cond); err != nil {
+		return store.ObjectInfo{}, err
+	}
+	id, h := n.mint()
+	opts.VersionID, opts.Null = id, v != store.VersioningEnabled
+	opts.ModTime = store.HLCTime(h)
+	res, err := n.mutate(ctx, PrepareRequest{Kind: opPut, Bucket: bucket, Key: key, Size: size, Put: toWirePut(opts)}, r, opts.ChecksumsFunc)
+	return res.Info, err
+}
+
+// precheck evaluates If-Match / If-None-Match against the quorum's latest
+// version before a write is staged (replicas check again at commit).
+func (n *Node) precheck(ctx context.Context, bucket, key string, c store.Conditions) error {
+	if c.IfMatch == "" && c.IfNoneMatch == "" {
+		return nil
+	}
+	if p := n.place(bucket, key); len(p.nodes) == 1 {
+		return nil // the store checks atomically
+	}
+	info, _, err := n.resolve(ctx, bucket, key, store.GetOptions{})
+	exists := err == nil
+	if err != nil && !errors.Is(err, store.ErrNoSuchKey) {
+		return err
+	}
+	if c.IfNoneMatch == "*" && exists {
+		return fmt.Errorf("%w: %s/%s exists", store.ErrPreconditionFailed, bucket, key)
+	}
+	if c.IfMatch != "" && (!exists || trimETag(c.IfMatch) != info.ETag) {
+		return fmt.Errorf("%w: %s/%s ETag", store.ErrPreconditionFailed, bucket, key)
+	}
+	return nil
+}
+
+func trimETag(s string) string {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
+// answer is one replica's view of a version.
+type answer struct {
+	m    Member
+	info store.ObjectInfo
+	err  error
+}
+
+func (a answer) found() bool { return a.info.VersionID != "" && (a.err == nil || a.info.DeleteMarker) }
+
+// resolve finds the version a read names on the key's replicas: it asks
+// the preference list (HEAD), waits for R definitive answers (and for the
+// rest when those disagree), and picks the newest. It returns the winner's
+// info (with the winner's error for a delete marker) and the replicas that
+// hold it; stale replicas are repaired in the background.
+func (n *Node) resolve(ctx context.Context, bucket, key string, opts store.GetOptions) (store.ObjectInfo, []Member, error) {
+	p := n.place(bucket, key)
+	hopts := opts
+	hopts.Range = nil
+	cctx, cancel := n.rpcCtx(ctx, 0)
+	defer cancel()
+	ch, _ := broadcast(cctx, n, p.nodes, 0, nil, 0, nil,
+		func(ctx context.Context, r Replica, _ io.Reader) (answer, error) {
+			info, _, err := r.Get(ctx, GetRequest{Bucket: bucket, Key: key, Opts: hopts, Head: true})
+			return answer{info: info, err: err}, nil
+		})
+	var answers []answer
+	var errs []error
+	for range p.nodes {
+		r := <-ch
+		a := r.res
+		a.m = r.m
+		if r.err != nil {
+			a.err = r.err
+		}
+		if !definitive(a.err) {
+			errs = append(errs, a.err)
+		} else {
+			answers = append(answers, a)
+		}
+		if len(answers) >= p.r && agree(answers) {
+			break
+		}
+	}
+	if len(answers) < p.r {
+		return store.ObjectInfo{}, nil, unavailable("read", len(answers), p.r, errs)
+	}
+	var best *answer
+	for i := range answers {
+		a := &answers[i]
+		if a.found() && (best == nil || internalOf(a.info) > internalOf(best.info)) {
+			best = a
+		}
+	}
+	if best == nil {
+		// Nobody holds it: the most common answer (NoSuchKey, NoSuchVersion…).
+		var es []error
+		for _, a := range answers {
+			es = append(es, a.err)
+		}
+		return answers[0].info, nil, commonDefinitive(es)
+	}
+	var holders []Member
+	stale := false
+	for _, a := range answers {
+		if a.found() && internalOf(a.info) == internalOf(best.info) {
+			holders = append(holders, a.m)
+		} else {
+			stale = true
+		}
+	}
+	if stale || len(answers) < len(p.nodes) && opts.VersionID == "" {
+		if stale {
+			n.repairLater(bucket, key)
+		}
+	}
+	return best.info, holders, best.err
+}
+
+// agree reports whether all answers name the same version (or all miss).
+func agree(as []answer) bool {
+	for _, a := range as[1:] {
+		if a.found() != as[0].found() || internalOf(a.info) != internalOf(as[0].info) {
+			return false
+		}
+	}
+	return true
+}
+
+// HeadObject returns the newest version (or the one named) across a read
+// quorum.
+func (n *Node) HeadObject(ctx context.Context, bucket, key string, opts store.GetOptions) (store.ObjectInfo, error) {
+	if _, err := n.GetBucket(ctx, bucket); err != nil {
+		return store.ObjectInfo{}, err
+	}
+	info, holders, err := n.resolve(ctx, bucket, key, opts)
+	if err != nil || opts.Range == nil && opts.PartNumber == 0 {
+		return info, err
+	}
+	// Range and part validation happen on a holder.
+	for _, m := range holders {
+		o := opts
+		o.VersionID = internalOf(info)
+		i, _, err := n.replica(m).Get(ctx, GetRequest{Bucket: bucket, Key: key, Opts: o, Head: true})
+		if definitive(err) {
+			return fixShown(i, info), err
+		}
+	}
+	return info, err
+}
+
+// fixShown keeps what the client asked about: the version ID shown and
+// IsLatest from the resolved info.
+func fixShown(got, resolved store.ObjectInfo) store.ObjectInfo {
+	if got.VersionID == "" {
+		return resolved
+	}
+	got.VersionID = resolved.VersionID
+	got.IsLatest = resolved.IsLatest
+	return got
+}
+
+// GetObject resolves the version on a read quorum and streams it from one
+// replica that holds it.
+func (n *Node) GetObject(ctx context.Context, bucket, key string, opts store.GetOptions) (store.ObjectInfo, io.ReadCloser, error) {
+	if _, err := n.GetBucket(ctx, bucket); err != nil {
+		return store.ObjectInfo{}, nil, err
+	}
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		info, holders, err := n.resolve(ctx, bucket, key, opts)
+		if err != nil {
+			return info, nil, err
+		}
+		// Prefer this node's own copy.
+		for i, m := range holders {
+			if m.ID == n.id {
+				holders[0], holders[i] = holders[i], holders[0]
+			}
+		}
+		for _, m := range holders {
+			o := opts
+			o.VersionID = internalOf(info)
+			got, rc, err := n.replica(m).Get(ctx, GetRequest{Bucket: bucket, Key: key, Opts: o})
+			if err == nil {
+				return fixShown(got, info), rc, nil
+			}
+			lastErr = err
+			if errors.Is(err, store.ErrInvalidRange) || errors.Is(err, store.ErrInvalidPart) ||
+				errors.Is(err, store.ErrInvalidArgument) {
+				return fixShown(got, info), nil, err
+			}
+		}
+	}
+	if definitive(lastErr) {
+		return store.ObjectInfo{}, nil, lastErr
+	}
+	return store.ObjectInfo{}, nil, unavailable("read", 0, 1, []error{lastErr})
+}
+
+// DeleteObject writes a delete marker (versioned bucket), removes the null
+// version (unversioned) or removes a named version for good, on the key's
+// replicas.
+func (n *Node) DeleteObject(ctx context.Context, bucket, key string, opts store.DeleteOptions) (store.DeleteResult, error) {
+	v, err := n.versioning(ctx, bucket)
+	if err != nil {
+		return store.DeleteResult{}, err
+	}
+	if err := n.precheck(ctx, bucket, key, opts.Cond); err != nil {
+		return store.DeleteResult{}, err
+	}
+	if opts.VersionID == "" && v != store.VersioningOff {
+		id, h := n.mint()
+		opts.MarkerVersionID, opts.Null, opts.Versioned = id, v == store.VersioningSuspended, true
+		opts.ModTime = store.HLCTime(h)
+	} else {
+		opts.MarkerVersionID, opts.Null, opts.Versioned = "", false, false
+	}
+	if opts.VersionID != "" && opts.VersionID != store.NullVersionID {
+		if _, ok := store.VersionIDTime(opts.VersionID); !ok {
+			return store.DeleteResult{}, fmt.Errorf("%w: malformed version ID %q", store.ErrNoSuchVersion, opts.VersionID)
+		}
+	}
+	res, err := n.mutate(ctx, PrepareRequest{Kind: opDelete, Bucket: bucket, Key: key, Delete: opts}, nil, nil)
+	return res.Delete, err
+}
+
+// SetObjectTags replaces the tags of a version on the key's replicas.
+func (n *Node) SetObjectTags(ctx context.Context, bucket, key, versionID string, tags map[string]string) (store.ObjectInfo, error) {
+	if _, err := n.GetBucket(ctx, bucket); err != nil {
+		return store.ObjectInfo{}, err
+	}
+	if versionID == "" {
+		// Pin the version the quorum sees as latest, so every replica tags
+		// the same one.
+		info, _, err := n.resolve(ctx, bucket, key, store.GetOptions{})
+		if err != nil {
+			return info, err
+		}
+		versionID = internalOf(info)
+	}
+	res, err := n.mutate(ctx, PrepareRequest{Kind: opTags, Bucket: bucket, Key: key, VersionID: versionID, Tags: tags}, nil, nil)
+	return res.Info, err
+}

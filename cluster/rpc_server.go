@@ -1,0 +1,154 @@
+package cluster
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Paths served by Node.Handler.
+const (
+	rpcPrefix       = "/_bucketdb/rpc/"
+	adminStatusPath = "/_bucketdb/admin/status"
+
+	hdrRequest = "X-Bucketdb-Request" // base64 JSON request of a streaming call
+	hdrResult  = "X-Bucketdb-Result"  // base64 JSON reply of a GET
+	hdrHLC     = "X-Bucketdb-Hlc"     // sender's hybrid logical clock
+	hdrNode    = "X-Bucketdb-Node"    // sender's node ID
+)
+
+// reply is the JSON envelope of every RPC answer.
+type reply[T any] struct {
+	Error  *wireError `json:"error,omitempty"`
+	Result T          `json:"result"`
+}
+
+// rpcServer serves the Replica of one node over HTTP.
+type rpcServer struct {
+	n   *Node
+	ops map[string]http.HandlerFunc
+}
+
+func newRPCServer(n *Node) *rpcServer {
+	s := &rpcServer{n: n}
+	svc := n.svc
+	s.ops = map[string]http.HandlerFunc{
+		"bucket":        unary(s, svc.Bucket),
+		"prepare":       streaming(s, svc.Prepare),
+		"commit":        unary(s, svc.Commit),
+		"abort":         unary(s, svc.Abort),
+		"putversion":    streaming(s, svc.PutVersion),
+		"deleteversion": unary(s, svc.DeleteVersion),
+		"list":          unary(s, svc.List),
+		"upload":        unary(s, svc.Upload),
+		"uploadpart":    streaming(s, svc.UploadPart),
+		"digests":       unary(s, svc.Digests),
+		"members":       unary(s, svc.Members),
+		"stats":         unary(s, svc.Stats),
+		"get":           s.serveGet,
+	}
+	return s
+}
+
+func (s *rpcServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := verify(r, s.n.secret, time.Now()); err != nil {
+		http.Error(w, "cluster RPC: "+err.Error(), http.StatusForbidden)
+		return
+	}
+	op, ok := s.ops[strings.TrimPrefix(r.URL.Path, rpcPrefix)]
+	if !ok || r.Method != http.MethodPost {
+		http.NotFound(w, r)
+		return
+	}
+	if ts, err := strconv.ParseUint(r.Header.Get(hdrHLC), 10, 64); err == nil {
+		s.n.clock.Observe(ts)
+	}
+	op(w, r)
+}
+
+func (s *rpcServer) stamp(w http.ResponseWriter) {
+	w.Header().Set(hdrHLC, strconv.FormatUint(s.n.clock.Now(), 10))
+	w.Header().Set(hdrNode, s.n.id)
+}
+
+func writeReply[T any](s *rpcServer, w http.ResponseWriter, res T, err error) {
+	env := reply[T]{Result: res}
+	if err != nil {
+		we := encodeError(err)
+		env.Error = &we
+	}
+	s.stamp(w)
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(env)
+}
+
+func unary[Req, Resp any](s *rpcServer, fn func(context.Context, Req) (Resp, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req Req
+		if err := json.NewDecoder(io.LimitReader(r.Body, 64<<20)).Decode(&req); err != nil {
+			http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		res, err := fn(r.Context(), req)
+		writeReply(s, w, res, err)
+	}
+}
+
+func streaming[Req, Resp any](s *rpcServer, fn func(context.Context, Req, io.Reader) (Resp, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req Req
+		if err := decodeHeader(r.Header.Get(hdrRequest), &req); err != nil {
+			http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		res, err := fn(r.Context(), req, r.Body)
+		writeReply(s, w, res, err)
+	}
+}
+
+func (s *rpcServer) serveGet(w http.ResponseWriter, r *http.Request) {
+	var req GetRequest
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
+		http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	info, rc, err := s.n.svc.Get(r.Context(), req)
+	env := reply[any]{Result: info}
+	if err != nil {
+		we := encodeError(err)
+		env.Error = &we
+	}
+	h, _ := encodeHeader(env)
+	w.Header().Set(hdrResult, h)
+	s.stamp(w)
+	if rc == nil {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.WriteHeader(http.StatusOK)
+	io.Copy(w, rc)
+}
+
+func encodeHeader(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func decodeHeader(h string, v any) error {
+	b, err := base64.RawURLEncoding.DecodeString(h)
+	if err != nil {
+		return fmt.Errorf("decode header: %w", err)
+	}
+	return json.Unmarshal(b, v)
+}

@@ -1,0 +1,132 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+)
+
+// ClusterStatus is the cluster as one node sees it.
+type ClusterStatus struct {
+	// Self is the ID of the node that answered.
+	Self string
+	// Replicas, WriteQuorum and ReadQuorum are the effective N, W and R.
+	Replicas, WriteQuorum, ReadQuorum int
+	Members                           []MemberStatus
+}
+
+// MemberStatus describes one member.
+type MemberStatus struct {
+	ID         string
+	GossipAddr string
+	RPCAddr    string
+	S3Addr     string
+	// State is the member's liveness: alive, suspect or dead.
+	State string
+	// Lifecycle is active, leaving or removed.
+	Lifecycle string
+	// Objects and Bytes are the versions (delete markers excluded) and
+	// bytes the member held at its last anti-entropy pass; Backlog is what
+	// that pass found missing on other replicas and could not repair yet.
+	Objects, Bytes, Backlog int64
+	Healing                 bool
+	LastHeal                time.Time
+	// Error is set when the member's figures could not be fetched.
+	Error string `json:",omitempty"`
+}
+
+// Status reports every member of the registry with its liveness and the
+// figures of its last anti-entropy pass.
+func (n *Node) Status(ctx context.Context) ClusterStatus {
+	ms := n.reg.list()
+	v := n.reg.view()
+	nn, w, r := n.cfg.quorums(len(v.active))
+	st := ClusterStatus{Self: n.id, Replicas: nn, WriteQuorum: w, ReadQuorum: r}
+	out := make([]MemberStatus, len(ms))
+	done := make(chan struct{}, len(ms))
+	for i, m := range ms {
+		out[i] = MemberStatus{ID: m.ID, GossipAddr: m.GossipAddr, RPCAddr: m.RPCAddr, S3Addr: m.S3Addr,
+			State: n.state(m.ID), Lifecycle: m.State}
+		go func() {
+			defer func() { done <- struct{}{} }()
+			if m.State == stateRemoved || out[i].State == Dead {
+				return
+			}
+			cctx, cancel := n.rpcCtx(ctx, 0)
+			defer cancel()
+			s, err := n.replica(m).Stats(cctx, Empty{})
+			if err != nil {
+				out[i].Error = err.Error()
+				return
+			}
+			out[i].Objects, out[i].Bytes, out[i].Backlog = s.Objects, s.Bytes, s.Backlog
+			out[i].Healing, out[i].LastHeal = s.Healing, s.LastHeal
+		}()
+	}
+	for range ms {
+		<-done
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	st.Members = out
+	return st
+}
+
+// serveStatus serves GET /_bucketdb/admin/status (signed with the cluster
+// secret, like the RPC).
+func (n *Node) serveStatus(w http.ResponseWriter, r *http.Request) {
+	if err := verify(r, n.secret, time.Now()); err != nil {
+		http.Error(w, "admin: "+err.Error(), http.StatusForbidden)
+		return
+	}
+	if r.Method != http.MethodGet {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(n.Status(r.Context()))
+}
+
+// SignAdminRequest signs a request to the admin endpoint with the cluster
+// secret (what `bucketdb cluster status` uses).
+func SignAdminRequest(r *http.Request, secret string) {
+	sign(r, deriveSecret(secret), time.Now())
+}
+
+// Remove takes a member out of the cluster. A reachable member is marked
+// leaving: placement stops using it, every key it held is copied to its new
+// owners by anti-entropy, and it then marks itself removed and leaves
+// gossip. A dead member is marked removed at once (its keys are
+// re-replicated from the surviving replicas). Progress shows in Status.
+func (n *Node) Remove(ctx context.Context, nodeID string) error {
+	m, ok := n.reg.get(nodeID)
+	if !ok {
+		return fmt.Errorf("cluster: no member %q", nodeID)
+	}
+	if m.State == stateRemoved {
+		return nil
+	}
+	if n.state(nodeID) == Dead {
+		m.State = stateRemoved
+	} else {
+		m.State = stateLeaving
+	}
+	n.reg.set(m)
+	n.syncMembers(ctx)
+	return nil
+}
+
+// finishLeave marks this drained node removed, tells the others and leaves
+// gossip.
+func (n *Node) finishLeave(ctx context.Context) {
+	m, _ := n.reg.get(n.id)
+	m.State = stateRemoved
+	n.reg.set(m)
+	n.syncMembers(ctx)
+	n.log.Info("drained and removed from the cluster")
+	n.det.leave(2 * time.Second)
+}

@@ -1,0 +1,393 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/bucketdb/bucketdb/store"
+)
+
+// chunkSize is the unit in which a body is fanned out; queueDepth chunks
+// may wait per replica, so a coordinator holds at most
+// replicas*queueDepth*chunkSize bytes of a body.
+const (
+	chunkSize  = 256 << 10
+	queueDepth = 4
+)
+
+var errStalled = errors.New("cluster: replica stalled")
+
+// result is one replica's answer.
+type result[T any] struct {
+	m   Member
+	res T
+	err error
+}
+
+// broadcast sends one request to every target. With a body, the body
+// (exactly size bytes) is read once and streamed to all of them as it
+// arrives: each replica has a bounded queue, and one that does not accept
+// the next chunk within StallTimeout is dropped (its call canceled) so it
+// cannot stall the others. Dead members (per the failure detector) are
+// skipped at once. The answers arrive on the returned channel (one per
+// target). The error is a body read error, or ErrUnavailable once fewer than
+// need targets remain; in both cases the calls still running are canceled.
+func broadcast[T any](ctx context.Context, n *Node, targets []Member, need int, body io.Reader, size int64,
+	trailer func() map[string]string, send func(ctx context.Context, r Replica, body io.Reader) (T, error)) (<-chan result[T], error) {
+	out := make(chan result[T], len(targets))
+	type sink struct {
+		m      Member
+		cancel context.CancelFunc
+		queue  chan []byte
+		pw     *io.PipeWriter
+		dead   bool
+	}
+	sinks := make([]*sink, 0, len(targets))
+	live := 0
+	for _, m := range targets {
+		if n.state(m.ID) == Dead {
+			out <- result[T]{m: m, err: fmt.Errorf("%w: %s is dead", errUnreachable, m.ID)}
+			continue
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		s := &sink{m: m, cancel: cancel}
+		sinks = append(sinks, s)
+		live++
+		r := n.replica(m)
+		if body == nil {
+			go func() {
+				defer cancel()
+				res, err := send(cctx, r, nil)
+				out <- result[T]{m: m, res: res, err: err}
+			}()
+			continue
+		}
+		pr, pw := io.Pipe()
+		s.pw, s.queue = pw, make(chan []byte, queueDepth)
+		go func() { // writer: queue -> pipe
+			failed := false
+			for c := range s.queue {
+				if !failed {
+					if _, err := pw.Write(c); err != nil {
+						failed = true
+					}
+				}
+			}
+			pw.Close()
+		}()
+		go func() { // the call
+			defer cancel()
+			res, err := send(cctx, r, pr)
+			pr.CloseWithError(errStalled)
+			out <- result[T]{m: m, res: res, err: err}
+		}()
+	}
+	if body == nil {
+		if live < need {
+			for _, s := range sinks {
+				s.cancel()
+			}
+			return out, unavailable("reachable", live, need, nil)
+		}
+		return out, nil
+	}
+	abort := func(err error) (<-chan result[T], error) {
+		for _, s := range sinks {
+			if !s.dead {
+				s.pw.CloseWithError(err)
+				close(s.queue)
+				s.cancel()
+			}
+		}
+		return out, err
+	}
+	if live < need {
+		return abort(unavailable("reachable", live, need, nil))
+	}
+	var timer *time.Timer
+	push := func(buf []byte) error {
+		for _, s := range sinks {
+			if s.dead {
+				continue
+			}
+			select {
+			case s.queue <- buf:
+				continue
+			default:
+			}
+			if timer == nil {
+				timer = time.NewTimer(n.cfg.StallTimeout)
+			} else {
+				timer.Reset(n.cfg.StallTimeout)
+			}
+			select {
+			case s.queue <- buf:
+				timer.Stop()
+				continue
+			case <-timer.C:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			n.log.Warn("replica stalled, dropped from write", "peer", s.m.ID)
+			s.dead = true
+			s.pw.CloseWithError(errStalled)
+			close(s.queue)
+			s.cancel()
+			live--
+			if live < need {
+				return unavailable("streaming", live, need, nil)
+			}
+		}
+		return nil
+	}
+	for remaining := size; remaining > 0; {
+		buf := make([]byte, min(remaining, chunkSize))
+		k, err := io.ReadFull(body, buf)
+		remaining -= int64(k)
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				err = fmt.Errorf("%w: got %d of %d bytes", store.ErrIncompleteBody, size-remaining, size)
+			}
+			return abort(err)
+		}
+		if err := push(buf); err != nil {
+			return abort(err)
+		}
+	}
+	if err := expectEOF(body); err != nil {
+		return abort(err)
+	}
+	var extra map[string]string
+	if trailer != nil {
+		extra = trailer()
+	}
+	frame, err := trailerFrame(extra)
+	if err != nil {
+		return abort(err)
+	}
+	if err := push(frame); err != nil {
+		return abort(err)
+	}
+	for _, s := range sinks {
+		if !s.dead {
+			close(s.queue)
+		}
+	}
+	return out, nil
+}
+
+// mutate applies one mutation of (req.Bucket, req.Key) on its replicas in
+// two phases: prepare on every replica of the preference list (streaming a
+// put's body), then, once W prepared, commit on each of them. Fewer than W
+// prepared: everything is aborted and the mutation can never surface. With
+// a single replica the mutation is applied directly.
+//
+// The result is the first successful commit's; if every commit failed, the
+// most telling error. A mutation committed on at least one replica is
+// reported as done (anti-entropy completes it); it is never reported as
+// failed, since it may surface.
+func (n *Node) mutate(ctx context.Context, req PrepareRequest, body io.Reader, trailer func() map[string]string) (CommitResponse, error) {
+	p := n.place(req.Bucket, req.Key)
+	size := int64(0)
+	if req.Kind == opPut {
+		size = req.Size
+	}
+	if len(p.nodes) == 1 {
+		req.Direct = true
+		m := p.nodes[0]
+		if n.state(m.ID) == Dead {
+			return CommitResponse{}, unavailable("write", 0, 1, []error{fmt.Errorf("%s is dead", m.ID)})
+		}
+		if body != nil {
+			if err := singleFrame(&body, size, trailer); err != nil {
+				return CommitResponse{}, err
+			}
+		}
+		res, err := n.replica(m).Prepare(ctx, req, body)
+		if err != nil && !definitive(err) {
+			return res, unavailable("write", 0, 1, []error{err})
+		}
+		return res, err
+	}
+	req.StageID = newStageID()
+	ch, ferr := broadcast(ctx, n, p.nodes, p.w, body, size, trailer,
+		func(ctx context.Context, r Replica, body io.Reader) (CommitResponse, error) {
+			return r.Prepare(ctx, req, body)
+		})
+	var deadline <-chan time.Time
+	if ferr == nil {
+		t := time.NewTimer(n.cfg.RPCTimeout)
+		defer t.Stop()
+		deadline = t.C
+	}
+	var prepared []Member
+	var errs []error
+	pending := len(p.nodes)
+	decided := false
+	for pending > 0 && !decided {
+		select {
+		case r := <-ch:
+			pending--
+			if r.err != nil {
+				errs = append(errs, r.err)
+			} else {
+				prepared = append(prepared, r.m)
+			}
+		case <-deadline:
+			// Replicas that did not answer in time stay pending; they are
+			// handled in the background below.
+			decided = true
+			continue
+		}
+		if ferr == nil && len(prepared) >= p.w {
+			decided = true
+		}
+		if len(errs) > len(p.nodes)-p.w {
+			decided = true
+		}
+	}
+	bg := context.WithoutCancel(ctx)
+	commit := ferr == nil && len(prepared) >= p.w
+	ref := StageRef{StageID: req.StageID}
+	// Late answers: commit or abort them as decided.
+	if pending > 0 {
+		n.goBackground(func(context.Context) {
+			for ; pending > 0; pending-- {
+				r := <-ch
+				if r.err != nil {
+					continue
+				}
+				cctx, cancel := n.rpcCtx(bg, size)
+				if commit {
+					n.replica(r.m).Commit(cctx, ref)
+				} else {
+					n.replica(r.m).Abort(cctx, ref)
+				}
+				cancel()
+			}
+		})
+	}
+	if !commit {
+		for _, m := range prepared {
+			n.goBackground(func(context.Context) {
+				cctx, cancel := n.rpcCtx(bg, 0)
+				defer cancel()
+				n.replica(m).Abort(cctx, ref)
+			})
+		}
+		if ferr != nil {
+			return CommitResponse{}, ferr
+		}
+		if err := commonDefinitive(errs); err != nil {
+			return CommitResponse{}, err
+		}
+		return CommitResponse{}, unavailable("prepare", len(prepared), p.w, errs)
+	}
+	// Phase two.
+	cch := make(chan result[CommitResponse], len(prepared))
+	for _, m := range prepared {
+		go func() {
+			cctx, cancel := n.rpcCtx(bg, size)
+			defer cancel()
+			res, err := n.replica(m).Commit(cctx, ref)
+			cch <- result[CommitResponse]{m: m, res: res, err: err}
+		}()
+	}
+	var first *CommitResponse
+	var cerrs []error
+	var failed []Member
+	for range prepared {
+		r := <-cch
+		if r.err == nil {
+			if first == nil {
+				first = &r.res
+			}
+			continue
+		}
+		cerrs = append(cerrs, r.err)
+		failed = append(failed, r.m)
+	}
+	if first == nil {
+		if err := commonDefinitive(cerrs); err != nil {
+			return CommitResponse{}, err
+		}
+		return CommitResponse{}, unavailable("commit", 0, p.w, cerrs)
+	}
+	if len(failed) > 0 {
+		n.log.Warn("commit failed on some replicas", "bucket", req.Bucket, "key", req.Key, "err", errors.Join(cerrs...))
+		if req.Kind == opComplete {
+			n.abortUploadOn(failed, req.Bucket, req.Key, req.UploadID)
+		}
+		n.repairLater(req.Bucket, req.Key)
+	}
+	return *first, nil
+}
+
+// commonDefinitive returns the most frequent definitive error of errs (a
+// replica's answer such as ErrNoSuchBucket), or nil if there is none.
+func commonDefinitive(errs []error) error {
+	count := map[string]int{}
+	var best error
+	bestN := 0
+	for _, e := range errs {
+		if !definitive(e) {
+			continue
+		}
+		name, _ := sentinelOf(e)
+		count[name]++
+		if count[name] > bestN {
+			best, bestN = e, count[name]
+		}
+	}
+	return best
+}
+
+// singleFrame frames a body for a single replica without copying it: the
+// data streams through, and the trailer frame is produced once the data
+// reached its end.
+func singleFrame(body *io.Reader, size int64, trailer func() map[string]string) error {
+	src := *body
+	lim := &io.LimitedReader{R: src, N: size}
+	*body = io.MultiReader(lim, &lazyFrame{src: src, lim: lim, size: size, trailer: trailer})
+	return nil
+}
+
+// lazyFrame checks that src is exhausted and then yields the trailer frame.
+type lazyFrame struct {
+	src     io.Reader
+	lim     *io.LimitedReader
+	size    int64
+	trailer func() map[string]string
+	frame   []byte
+	done    bool
+}
+
+func (l *lazyFrame) Read(p []byte) (int, error) {
+	if !l.done {
+		l.done = true
+		if l.lim.N > 0 {
+			return 0, fmt.Errorf("%w: got %d of %d bytes", store.ErrIncompleteBody, l.size-l.lim.N, l.size)
+		}
+		if err := expectEOF(l.src); err != nil {
+			return 0, err
+		}
+		var extra map[string]string
+		if l.trailer != nil {
+			extra = l.trailer()
+		}
+		f, err := trailerFrame(extra)
+		if err != nil {
+			return 0, err
+		}
+		l.frame = f
+	}
+	if len(l.frame) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, l.frame)
+	l.frame = l.frame[n:]
+	return n, nil
+}
