@@ -79,7 +79,7 @@ func testOversizedPut(t *testing.T, tg *target, b string) {
 	req = req.WithContext(ctx)
 	req.Body = io.NopCloser(&slowZeros{ctx: ctx, n: 1 << 20})
 	req.ContentLength = 5<<30 + 1
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := rawHTTP.Do(req)
 	if err != nil {
 		t.Fatalf("PUT of 5 GiB + 1 byte: no answer before the body was sent: %v", err)
 	}
@@ -118,7 +118,7 @@ func testAuthErrors(t *testing.T, tg *target) {
 	// A malformed Authorization header.
 	req := buildRaw(t, tg.srv, rawReq{method: http.MethodGet, path: path, anonymous: true})
 	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 garbage")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := rawHTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func testAuthErrors(t *testing.T, tg *target) {
 
 	// Health endpoints need no credentials.
 	for _, p := range []string{"/health/live", "/health/ready"} {
-		resp, err := http.Get(tg.srv.URL + p)
+		resp, err := rawHTTP.Get(tg.srv.URL + p)
 		if err != nil {
 			t.Fatalf("GET %s: %v", p, err)
 		}

@@ -58,6 +58,13 @@ func (tg *target) trailingClient(t testing.TB) *minio.Client {
 	return c
 }
 
+// rawHTTP is the HTTP client of raw requests: it never asks for or decodes
+// compressed responses, so bodies arrive exactly as stored.
+var rawHTTP = &http.Client{Transport: &http.Transport{
+	DisableCompression:  true,
+	MaxIdleConnsPerHost: 32,
+}}
+
 // rawResp is a response read whole.
 type rawResp struct {
 	Status int
@@ -146,7 +153,7 @@ func (tg *target) do(t testing.TB, r rawReq) *rawResp {
 func doRaw(t testing.TB, s *Server, r rawReq) *rawResp {
 	t.Helper()
 	req := buildRaw(t, s, r)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := rawHTTP.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", r.method, r.path, err)
 	}

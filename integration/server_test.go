@@ -156,7 +156,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := rawHTTP.Do(req)
 		if err != nil {
 			done <- result{err: err}
 			return

@@ -1,0 +1,619 @@
+package integration
+
+// Real-mount tests of `bucketdb mount`: each test starts a server, mounts
+// a bucket by running the real binary as a subprocess (what users run),
+// drives the mount with ordinary syscalls and tools, and checks the objects
+// with minio-go. A test that cannot mount fails.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/md5"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+)
+
+// fuseMount is one running `bucketdb mount` process.
+type fuseMount struct {
+	t      *testing.T
+	srv    *Server
+	target string // BUCKET[/PREFIX]
+	Dir    string
+	args   []string
+	cmd    *exec.Cmd
+	done   chan struct{}
+	log    *logBuffer
+}
+
+// mountBucket mounts target (BUCKET[/PREFIX]) with extra flags and unmounts
+// it when the test ends (lazily if a clean unmount fails, so that no test
+// leaves a stuck mount behind).
+func mountBucket(t *testing.T, srv *Server, target string, args ...string) *fuseMount {
+	t.Helper()
+	m := &fuseMount{t: t, srv: srv, target: target, Dir: t.TempDir(), args: args}
+	m.start()
+	t.Cleanup(m.cleanup)
+	return m
+}
+
+func (m *fuseMount) start() {
+	m.t.Helper()
+	args := append([]string{"mount", "--endpoint", m.srv.URL, "--cache-dir", filepath.Join(os.TempDir(), "bucketdb-test-cache")}, m.args...)
+	args = append(args, m.target, m.Dir)
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+m.srv.AccessKey, "AWS_SECRET_ACCESS_KEY="+m.srv.SecretKey)
+	m.log = &logBuffer{}
+	cmd.Stdout, cmd.Stderr = m.log, m.log
+	if err := cmd.Start(); err != nil {
+		m.t.Fatalf("start mount: %v", err)
+	}
+	m.cmd, m.done = cmd, make(chan struct{})
+	go func() { cmd.Wait(); close(m.done) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for !isMounted(m.Dir) {
+		select {
+		case <-m.done:
+			m.t.Fatalf("mount exited before mounting: %v\n%s", cmd.ProcessState, m.log)
+		default:
+		}
+		if time.Now().After(deadline) {
+			m.t.Fatalf("mount of %s did not appear within 20s\n%s", m.Dir, m.log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func isMounted(dir string) bool {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && f[4] == dir {
+			return true
+		}
+	}
+	return false
+}
+
+// unmount unmounts cleanly and waits for the process to exit 0.
+func (m *fuseMount) unmount() {
+	m.t.Helper()
+	if out, err := exec.Command("fusermount3", "-u", m.Dir).CombinedOutput(); err != nil {
+		m.t.Fatalf("fusermount3 -u: %v %s", err, out)
+	}
+	select {
+	case <-m.done:
+	case <-time.After(30 * time.Second):
+		m.t.Fatalf("mount process did not exit after unmount\n%s", m.log)
+	}
+	if !m.cmd.ProcessState.Success() {
+		m.t.Fatalf("mount process: %v\n%s", m.cmd.ProcessState, m.log)
+	}
+}
+
+// remount unmounts and mounts the same target again.
+func (m *fuseMount) remount() {
+	m.t.Helper()
+	m.unmount()
+	m.start()
+}
+
+func (m *fuseMount) cleanup() {
+	if isMounted(m.Dir) {
+		if err := exec.Command("fusermount3", "-u", m.Dir).Run(); err != nil {
+			exec.Command("fusermount3", "-u", "-z", m.Dir).Run()
+		}
+	}
+	select {
+	case <-m.done:
+	case <-time.After(15 * time.Second):
+		m.cmd.Process.Kill()
+		<-m.done
+	}
+	if m.t.Failed() {
+		m.t.Logf("mount log:\n%s", m.log)
+	}
+}
+
+func (m *fuseMount) path(p string) string { return filepath.Join(m.Dir, p) }
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func run(t *testing.T, dir, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+	return string(out)
+}
+
+// eventually polls cond for up to 15 s (the mount's --attr-ttl is 1 s).
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func statMeta(t *testing.T, c *minio.Client, bucket, key string) minio.ObjectInfo {
+	t.Helper()
+	info, err := c.StatObject(context.Background(), bucket, key, minio.StatObjectOptions{})
+	if err != nil {
+		t.Fatalf("stat %s: %v", key, err)
+	}
+	return info
+}
+
+func TestFuseFileSemantics(t *testing.T) {
+	srv := startServer(t)
+	c := srv.Client(t)
+	bucket := newBucket(t, c)
+	m := mountBucket(t, srv, bucket, "--attr-ttl", "1s")
+	local := t.TempDir()
+
+	// touch creates an empty object.
+	run(t, m.Dir, "touch", "empty")
+	if info := statMeta(t, c, bucket, "empty"); info.Size != 0 {
+		t.Fatalf("touch: size %d", info.Size)
+	}
+
+	// > then >>, mirrored on a local file.
+	for _, dir := range []string{m.Dir, local} {
+		run(t, dir, "sh", "-c", "echo first > f.txt && echo second >> f.txt")
+	}
+	if got := mustGet(t, c, bucket, "f.txt", minio.GetObjectOptions{}); string(got) != "first\nsecond\n" {
+		t.Fatalf("> and >>: %q", got)
+	}
+
+	// truncate grow/shrink and a write past EOF match a local copy.
+	for _, dir := range []string{m.Dir, local} {
+		p := filepath.Join(dir, "t.bin")
+		must(t, os.WriteFile(p, bytes.Repeat([]byte("0123456789"), 1000), 0o644))
+		must(t, os.Truncate(p, 4321))
+		must(t, os.Truncate(p, 20000))
+		f, err := os.OpenFile(p, os.O_RDWR, 0)
+		must(t, err)
+		_, err = f.WriteAt([]byte("tail"), 30000) // leaves a zero hole
+		must(t, err)
+		must(t, f.Truncate(25000))
+		must(t, f.Close())
+	}
+	want, _ := os.ReadFile(filepath.Join(local, "t.bin"))
+	if got := mustGet(t, c, bucket, "t.bin", minio.GetObjectOptions{}); !bytes.Equal(got, want) {
+		t.Fatalf("truncate/hole object differs: len %d want %d", len(got), len(want))
+	}
+	if got, _ := os.ReadFile(m.path("t.bin")); !bytes.Equal(got, want) {
+		t.Fatal("truncate/hole read-back differs")
+	}
+
+	// Two fds see each other's writes.
+	f1, err := os.OpenFile(m.path("two"), os.O_CREATE|os.O_RDWR, 0o644)
+	must(t, err)
+	f2, err := os.OpenFile(m.path("two"), os.O_RDWR, 0)
+	must(t, err)
+	f1.WriteAt([]byte("hello"), 0)
+	buf := make([]byte, 5)
+	if _, err := f2.ReadAt(buf, 0); err != nil || string(buf) != "hello" {
+		t.Fatalf("fd2 reads %q %v", buf, err)
+	}
+	f2.WriteAt([]byte("J"), 0)
+	f1.ReadAt(buf, 0)
+	must(t, f1.Close())
+	must(t, f2.Close())
+	if string(buf) != "Jello" || string(mustGet(t, c, bucket, "two", minio.GetObjectOptions{})) != "Jello" {
+		t.Fatalf("two fds: %q", buf)
+	}
+
+	// Symlinks, dangling too, stored as s3fs does.
+	must(t, os.Symlink("f.txt", m.path("ln")))
+	must(t, os.Symlink("does/not/exist", m.path("dangling")))
+	if got, err := os.ReadFile(m.path("ln")); err != nil || string(got) != "first\nsecond\n" {
+		t.Fatalf("read via symlink: %q %v", got, err)
+	}
+	if info := statMeta(t, c, bucket, "dangling"); info.UserMetadata["Mode"] != strconv.Itoa(syscall.S_IFLNK|0o777) {
+		t.Fatalf("symlink metadata %v", info.UserMetadata)
+	}
+
+	// chmod/chown/mtime persist as s3fs headers and survive a remount.
+	must(t, os.Chmod(m.path("f.txt"), 0o640))
+	must(t, os.Chown(m.path("f.txt"), 1001, 2002))
+	mt := time.Unix(1600000000, 0)
+	must(t, os.Chtimes(m.path("f.txt"), mt, mt))
+	must(t, os.Mkdir(m.path("emptydir"), 0o700))
+	meta := statMeta(t, c, bucket, "f.txt").UserMetadata
+	if meta["Mode"] != strconv.Itoa(syscall.S_IFREG|0o640) || meta["Uid"] != "1001" || meta["Gid"] != "2002" || meta["Mtime"] != "1600000000" {
+		t.Fatalf("s3fs headers: %v", meta)
+	}
+
+	// Hard links are not supported; over-long names are refused.
+	if err := os.Link(m.path("f.txt"), m.path("hard")); !errors.Is(err, syscall.ENOTSUP) && !errors.Is(err, syscall.EPERM) {
+		t.Fatalf("link: %v", err)
+	}
+	if err := os.WriteFile(m.path(strings.Repeat("n", 256)), nil, 0o644); !errors.Is(err, syscall.ENAMETOOLONG) {
+		t.Fatalf("long name: %v", err)
+	}
+
+	m.remount()
+	st, err := os.Stat(m.path("f.txt"))
+	must(t, err)
+	sys := st.Sys().(*syscall.Stat_t)
+	if st.Mode().Perm() != 0o640 || sys.Uid != 1001 || sys.Gid != 2002 || !st.ModTime().Equal(mt) {
+		t.Fatalf("after remount: mode %v uid %d gid %d mtime %v", st.Mode(), sys.Uid, sys.Gid, st.ModTime())
+	}
+	if st, err := os.Stat(m.path("emptydir")); err != nil || !st.IsDir() || st.Mode().Perm() != 0o700 {
+		t.Fatalf("empty dir after remount: %v %v", st, err)
+	}
+	if tgt, err := os.Readlink(m.path("dangling")); err != nil || tgt != "does/not/exist" {
+		t.Fatalf("dangling symlink after remount: %q %v", tgt, err)
+	}
+}
+
+func TestFuseDirectoriesAndConsistency(t *testing.T) {
+	srv := startServer(t)
+	c := srv.Client(t)
+	bucket := newBucket(t, c)
+	m := mountBucket(t, srv, bucket, "--attr-ttl", "1s")
+
+	// An object PUT through S3 as a/b/c makes a and a/b appear.
+	putBytes(t, c, bucket, "a/b/c", []byte("via s3"), minio.PutObjectOptions{})
+	eventually(t, "a/b/c to appear", func() bool {
+		got, err := os.ReadFile(m.path("a/b/c"))
+		return err == nil && string(got) == "via s3"
+	})
+	for _, d := range []string{"a", "a/b"} {
+		if st, err := os.Stat(m.path(d)); err != nil || !st.IsDir() {
+			t.Fatalf("%s is not a directory: %v", d, err)
+		}
+	}
+	// rmdir of a non-empty directory.
+	if err := syscall.Rmdir(m.path("a")); !errors.Is(err, syscall.ENOTEMPTY) {
+		t.Fatalf("rmdir non-empty: %v", err)
+	}
+
+	// External overwrite and delete are seen.
+	putBytes(t, c, bucket, "a/b/c", []byte("overwritten externally"), minio.PutObjectOptions{})
+	eventually(t, "external overwrite", func() bool {
+		got, err := os.ReadFile(m.path("a/b/c"))
+		return err == nil && string(got) == "overwritten externally"
+	})
+	must(t, c.RemoveObject(context.Background(), bucket, "a/b/c", minio.RemoveObjectOptions{}))
+	eventually(t, "external delete", func() bool {
+		_, err := os.Stat(m.path("a/b/c"))
+		return errors.Is(err, os.ErrNotExist)
+	})
+
+	// Keys that cannot be names are hidden, and a directory wins over a
+	// same-named object.
+	putBytes(t, c, bucket, "odd//x", []byte("1"), minio.PutObjectOptions{})
+	putBytes(t, c, bucket, "clash", []byte("file"), minio.PutObjectOptions{})
+	putBytes(t, c, bucket, "clash/inner", []byte("dir"), minio.PutObjectOptions{})
+	eventually(t, "clash to be a directory", func() bool {
+		st, err := os.Stat(m.path("clash"))
+		return err == nil && st.IsDir()
+	})
+	ents, err := os.ReadDir(m.path("odd"))
+	if err != nil || len(ents) != 0 {
+		t.Fatalf("odd//x should be hidden: %v %v", ents, err)
+	}
+	// statfs gives usable numbers.
+	var sfs syscall.Statfs_t
+	must(t, syscall.Statfs(m.Dir, &sfs))
+	if sfs.Blocks == 0 || sfs.Bavail == 0 || sfs.Namelen != 255 {
+		t.Fatalf("statfs: %+v", sfs)
+	}
+}
+
+func TestFuseRename(t *testing.T) {
+	srv := startServer(t)
+	c := srv.Client(t)
+	bucket := newBucket(t, c)
+	m := mountBucket(t, srv, bucket)
+
+	// Rename before close: the data lands under the new name.
+	f, err := os.Create(m.path("draft"))
+	must(t, err)
+	f.Write([]byte("one,"))
+	must(t, os.Rename(m.path("draft"), m.path("final")))
+	f.Write([]byte("two"))
+	must(t, f.Close())
+	if got := mustGet(t, c, bucket, "final", minio.GetObjectOptions{}); string(got) != "one,two" {
+		t.Fatalf("rename before close: %q", got)
+	}
+	if _, err := c.StatObject(context.Background(), bucket, "draft", minio.StatObjectOptions{}); err == nil {
+		t.Fatal("draft still exists")
+	}
+
+	// mv onto an existing file replaces it.
+	must(t, os.WriteFile(m.path("new"), []byte("new"), 0o644))
+	must(t, os.WriteFile(m.path("old"), []byte("old"), 0o644))
+	run(t, m.Dir, "mv", "new", "old")
+	if got := mustGet(t, c, bucket, "old", minio.GetObjectOptions{}); string(got) != "new" {
+		t.Fatalf("mv onto existing: %q", got)
+	}
+
+	// mv of a nested directory moves every key.
+	must(t, os.MkdirAll(m.path("src/x/y"), 0o755))
+	must(t, os.WriteFile(m.path("src/x/y/z"), []byte("deep"), 0o644))
+	must(t, os.WriteFile(m.path("src/top"), []byte("top"), 0o644))
+	must(t, os.Mkdir(m.path("src/emptysub"), 0o755))
+	run(t, m.Dir, "mv", "src", "dst")
+	if got, err := os.ReadFile(m.path("dst/x/y/z")); err != nil || string(got) != "deep" {
+		t.Fatalf("after mv: %q %v", got, err)
+	}
+	if st, err := os.Stat(m.path("dst/emptysub")); err != nil || !st.IsDir() {
+		t.Fatalf("empty subdir after mv: %v", err)
+	}
+	for o := range c.ListObjectsIter(context.Background(), bucket, minio.ListObjectsOptions{Prefix: "src/", Recursive: true}) {
+		t.Fatalf("key left behind: %s %v", o.Key, o.Err)
+	}
+	if _, err := os.Stat(m.path("src")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("src still visible: %v", err)
+	}
+}
+
+func TestFuseLargeFiles(t *testing.T) {
+	srv := startServer(t)
+	c := srv.Client(t)
+	bucket := newBucket(t, c)
+	m := mountBucket(t, srv, bucket)
+	local := t.TempDir()
+
+	// Overwrite in the middle of a 64 MiB file matches a local copy.
+	data := randomBytes(64 << 20)
+	must(t, os.WriteFile(filepath.Join(local, "mid"), data, 0o644))
+	must(t, os.WriteFile(m.path("mid"), data, 0o644))
+	patch := randomBytes(1 << 20)
+	for _, dir := range []string{local, m.Dir} {
+		f, err := os.OpenFile(filepath.Join(dir, "mid"), os.O_RDWR, 0)
+		must(t, err)
+		_, err = f.WriteAt(patch, 30<<20+12345)
+		must(t, err)
+		must(t, f.Close())
+	}
+	want, _ := os.ReadFile(filepath.Join(local, "mid"))
+	if got := mustGet(t, c, bucket, "mid", minio.GetObjectOptions{}); md5hex(got) != md5hex(want) {
+		t.Fatal("overwrite in the middle: object differs")
+	}
+
+	// A 300 MiB file copies in as multipart with the same MD5.
+	big := filepath.Join(local, "big")
+	bf, err := os.Create(big)
+	must(t, err)
+	for range 30 {
+		bf.Write(randomBytes(10 << 20))
+	}
+	must(t, bf.Close())
+	run(t, local, "cp", big, m.path("big"))
+	wantSum := fileMD5(t, big)
+	if got := fileMD5(t, m.path("big")); got != wantSum {
+		t.Fatalf("md5 through mount %s want %s", got, wantSum)
+	}
+	info := statMeta(t, c, bucket, "big")
+	if info.Size != 300<<20 || !strings.Contains(info.ETag, "-") {
+		t.Fatalf("big object: size %d etag %s (want multipart)", info.Size, info.ETag)
+	}
+	obj, err := c.GetObject(context.Background(), bucket, "big", minio.GetObjectOptions{})
+	must(t, err)
+	h := md5.New()
+	io.Copy(h, obj)
+	obj.Close()
+	if fmt.Sprintf("%x", h.Sum(nil)) != wantSum {
+		t.Fatal("object MD5 differs")
+	}
+}
+
+func fileMD5(t *testing.T, p string) string {
+	t.Helper()
+	f, err := os.Open(p)
+	must(t, err)
+	defer f.Close()
+	h := md5.New()
+	if _, err := io.Copy(h, f); err != nil {
+		t.Fatalf("read %s: %v", p, err)
+	}
+	return fmt.Sprintf("%x", h.Sum(nil))
+}
+
+func TestFuseTools(t *testing.T) {
+	srv := startServer(t)
+	c := srv.Client(t)
+	bucket := newBucket(t, c)
+	m := mountBucket(t, srv, bucket)
+	local := t.TempDir()
+
+	// A source tree with a fixed mtime.
+	src := filepath.Join(local, "src")
+	must(t, os.MkdirAll(filepath.Join(src, "sub"), 0o755))
+	mt := time.Unix(1500000000, 0)
+	for i, name := range []string{"a.txt", "sub/b.txt"} {
+		p := filepath.Join(src, name)
+		must(t, os.WriteFile(p, bytes.Repeat([]byte{byte('a' + i)}, 1000*(i+1)), 0o644))
+		must(t, os.Chtimes(p, mt, mt))
+	}
+	run(t, local, "cp", "-p", filepath.Join(src, "a.txt"), m.path("cp-p.txt"))
+	run(t, local, "rsync", "-a", src+"/", m.path("rsynced")+"/")
+	m.remount()
+	for _, p := range []string{"cp-p.txt", "rsynced/a.txt", "rsynced/sub/b.txt"} {
+		st, err := os.Stat(m.path(p))
+		if err != nil || !st.ModTime().Equal(mt) {
+			t.Fatalf("%s: mtime %v want %v (%v)", p, st.ModTime(), mt, err)
+		}
+	}
+	if out := run(t, local, "rsync", "-ai", "--dry-run", src+"/", m.path("rsynced")+"/"); strings.TrimSpace(out) != "" {
+		t.Fatalf("rsync sees differences after remount:\n%s", out)
+	}
+
+	// git clone of a local repository onto the mount, then git fsck.
+	repo := filepath.Join(local, "repo")
+	must(t, os.Mkdir(repo, 0o755))
+	git := func(dir string, args ...string) string {
+		return run(t, dir, "git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"}, args...)...)
+	}
+	git(repo, "init", "-q")
+	for i := range 20 {
+		must(t, os.WriteFile(filepath.Join(repo, fmt.Sprintf("f%02d.txt", i)), []byte(strings.Repeat(fmt.Sprintf("line %d\n", i), 50)), 0o644))
+		if i%5 == 4 {
+			git(repo, "add", ".")
+			git(repo, "commit", "-q", "-m", fmt.Sprintf("commit %d", i))
+		}
+	}
+	git(m.Dir, "clone", "-q", "--no-hardlinks", repo, "clone")
+	git(m.path("clone"), "fsck", "--full")
+	if out := git(m.path("clone"), "status", "--porcelain"); strings.TrimSpace(out) != "" {
+		t.Fatalf("clone is dirty:\n%s", out)
+	}
+	if a, b := git(repo, "rev-parse", "HEAD"), git(m.path("clone"), "rev-parse", "HEAD"); a != b {
+		t.Fatalf("HEAD %s vs %s", a, b)
+	}
+}
+
+func TestFuseReaddir10000(t *testing.T) {
+	srv := startServer(t)
+	c := srv.Client(t)
+	bucket := newBucket(t, c)
+	const n = 10000
+	var wg sync.WaitGroup
+	keys := make(chan int)
+	var failed sync.Once
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range keys {
+				_, err := c.PutObject(context.Background(), bucket, fmt.Sprintf("many/f%05d", i), bytes.NewReader(nil), 0, minio.PutObjectOptions{})
+				if err != nil {
+					failed.Do(func() { t.Errorf("put: %v", err) })
+				}
+			}
+		}()
+	}
+	for i := range n {
+		keys <- i
+	}
+	close(keys)
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	m := mountBucket(t, srv, bucket)
+	f, err := os.Open(m.path("many"))
+	must(t, err)
+	names, err := f.Readdirnames(-1)
+	f.Close()
+	must(t, err)
+	sort.Strings(names)
+	if len(names) != n {
+		t.Fatalf("readdir returned %d entries, want %d", len(names), n)
+	}
+	for i, name := range names {
+		if want := fmt.Sprintf("f%05d", i); name != want {
+			t.Fatalf("entry %d is %q, want %q (duplicate or gap)", i, name, want)
+		}
+	}
+	// ls -l works from the listing.
+	out := run(t, m.Dir, "ls", "-l", "many")
+	if lines := strings.Count(out, "\n"); lines != n+1 {
+		t.Fatalf("ls -l printed %d lines", lines)
+	}
+}
+
+func TestFuseKillAndUnmount(t *testing.T) {
+	srv := startServer(t)
+	c := srv.Client(t)
+	bucket := newBucket(t, c)
+
+	// kill -9 of the mount mid-upload leaves no partial object.
+	m := mountBucket(t, srv, bucket, "--part-size", "5")
+	dd := exec.Command("dd", "if=/dev/urandom", "of="+m.path("partial"), "bs=1M", "count=400")
+	must(t, dd.Start())
+	eventually(t, "a part to be uploaded", func() bool {
+		for u := range c.ListIncompleteUploads(context.Background(), bucket, "partial", true) {
+			return u.Err == nil
+		}
+		return false
+	})
+	m.cmd.Process.Kill()
+	<-m.done
+	dd.Wait()
+	exec.Command("fusermount3", "-u", "-z", m.Dir).Run()
+	if _, err := c.StatObject(context.Background(), bucket, "partial", minio.StatObjectOptions{}); minio.ToErrorResponse(err).Code != "NoSuchKey" {
+		t.Fatalf("partial object after kill -9: %v", err)
+	}
+
+	// SIGTERM with dirty data in an open file uploads it before unmounting.
+	m2 := mountBucket(t, srv, bucket)
+	holder := exec.Command("sh", "-c", "exec 3>"+m2.path("dirty")+"; echo pending >&3; echo ready; sleep 60")
+	stdout, _ := holder.StdoutPipe()
+	must(t, holder.Start())
+	defer func() { holder.Process.Kill(); holder.Wait() }()
+	if line, _ := bufio.NewReader(stdout).ReadString('\n'); line != "ready\n" {
+		t.Fatalf("holder: %q", line)
+	}
+	must(t, m2.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case <-m2.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("mount did not exit on SIGTERM\n%s", m2.log)
+	}
+	if got := mustGet(t, c, bucket, "dirty", minio.GetObjectOptions{}); string(got) != "pending\n" {
+		t.Fatalf("dirty data after SIGTERM: %q", got)
+	}
+}
+
+func TestFuseMountErrors(t *testing.T) {
+	srv := startServer(t)
+	c := srv.Client(t)
+	bucket := newBucket(t, c)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"missing bucket", nil, []string{"--endpoint", srv.URL, "no-such-bucket-x", dir}, "does not exist"},
+		{"bad credentials", []string{"AWS_SECRET_ACCESS_KEY=wrong"}, []string{"--endpoint", srv.URL, bucket, dir}, "access denied"},
+		{"unreachable", nil, []string{"--endpoint", "http://127.0.0.1:1", bucket, dir}, "no endpoint reachable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(binPath, append([]string{"mount"}, tc.args...)...)
+			cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+srv.AccessKey, "AWS_SECRET_ACCESS_KEY="+srv.SecretKey)
+			cmd.Env = append(cmd.Env, tc.env...)
+			out, err := cmd.CombinedOutput()
+			if err == nil || !strings.Contains(string(out), tc.want) {
+				t.Fatalf("err %v, output %q; want failure mentioning %q", err, out, tc.want)
+			}
+			if isMounted(dir) {
+				exec.Command("fusermount3", "-u", "-z", dir).Run()
+				t.Fatal("left a mount behind")
+			}
+		})
+	}
+}
