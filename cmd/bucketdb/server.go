@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/bucketdb/bucketdb/cluster"
+	"github.com/bucketdb/bucketdb/s3"
+	"github.com/bucketdb/bucketdb/store"
+)
+
+var _ s3.Backend = (*cluster.Node)(nil)
+
+// serverFlags are the flags of `bucketdb server`.
+type serverFlags struct {
+	data, listen, region, domains     string
+	nodeID, gossip, join, advertise   string
+	replicas, writeQuorum, readQuorum int
+	logFormat, logLevel               string
+	gcInterval                        time.Duration
+	clockOffset                       time.Duration
+	noSync                            bool
+}
+
+func parseServerFlags(args []string) (serverFlags, error) {
+	var f serverFlags
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.StringVar(&f.data, "data", "./bucketdb-data", "data directory")
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:9000", "S3 listen address HOST:PORT")
+	fs.StringVar(&f.region, "region", "us-east-1", "region reported to clients")
+	fs.StringVar(&f.domains, "domain", "", "comma-separated domains for virtual-host-style addressing (BUCKET.DOMAIN)")
+	fs.StringVar(&f.nodeID, "node-id", "", "node ID (default: generated once and kept in the data directory)")
+	fs.StringVar(&f.gossip, "gossip", "", "memberlist bind address HOST:PORT (default: none, a cluster of one)")
+	fs.StringVar(&f.advertise, "advertise", "", "address HOST:PORT other nodes use for S3/RPC (default: --listen)")
+	fs.StringVar(&f.join, "join", "", "comma-separated gossip addresses of nodes to join")
+	fs.IntVar(&f.replicas, "replicas", 3, "replication factor N (capped by cluster size)")
+	fs.IntVar(&f.writeQuorum, "write-quorum", 0, "write quorum W (0: majority of N)")
+	fs.IntVar(&f.readQuorum, "read-quorum", 0, "read quorum R (0: majority of N)")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.DurationVar(&f.gcInterval, "gc-interval", 10*time.Minute, "interval of background garbage collection (0 disables)")
+	fs.DurationVar(&f.clockOffset, "test-clock-offset", 0, "testing only: shift this node's clock")
+	fs.BoolVar(&f.noSync, "test-no-sync", false, "testing only: skip fsync (unsafe)")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	return f, nil
+}
+
+func newLogger(format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be text or json, not %q", format)
+}
+
+func runServer(args []string) int {
+	f, err := parseServerFlags(args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(os.Stderr, "bucketdb server:", err)
+		return 2
+	}
+	log, err := newLogger(f.logFormat, f.logLevel)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bucketdb server:", err)
+		return 2
+	}
+	if err := serve(f, log); err != nil {
+		log.Error("server failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// serve runs a node until SIGINT/SIGTERM, then shuts down in order: stop
+// accepting requests and let in-flight ones finish, leave the cluster, close
+// the store.
+func serve(f serverFlags, log *slog.Logger) error {
+	if err := os.MkdirAll(f.data, 0o750); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	creds, err := loadCredentials(f.data)
+	if err != nil {
+		return fmt.Errorf("credentials: %w", err)
+	}
+
+	scfg := store.DefaultConfig(filepath.Join(f.data, "store"))
+	scfg.Logger = log.With("component", "store")
+	scfg.NoSync = f.noSync
+	scfg.GCInterval = f.gcInterval
+	st, err := store.Open(scfg)
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer st.Close()
+
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	advertise := f.advertise
+	if advertise == "" {
+		advertise = ln.Addr().String()
+	}
+
+	ccfg := cluster.DefaultConfig()
+	ccfg.NodeID = f.nodeID
+	ccfg.DataDir = f.data
+	ccfg.GossipAddr = f.gossip
+	ccfg.Join = splitList(f.join)
+	ccfg.Replicas = f.replicas
+	ccfg.WriteQuorum = f.writeQuorum
+	ccfg.ReadQuorum = f.readQuorum
+	ccfg.Secret = os.Getenv("BUCKETDB_CLUSTER_SECRET")
+	ccfg.RPCAddr = advertise
+	ccfg.S3Addr = advertise
+	ccfg.ClockOffset = f.clockOffset
+	ccfg.Logger = log.With("component", "cluster")
+	node, err := cluster.New(ccfg, st)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("start cluster node: %w", err)
+	}
+	defer node.Close()
+
+	s3cfg := s3.DefaultConfig()
+	s3cfg.Region = f.region
+	s3cfg.Domains = splitList(f.domains)
+	s3cfg.Verifier = s3.NewVerifier(map[string]string{creds.AccessKey: creds.SecretKey}, f.region)
+	s3cfg.Logger = log.With("component", "s3")
+	api := s3.New(s3cfg, node)
+
+	mux := http.NewServeMux()
+	mux.Handle("/_bucketdb/", node.Handler())
+	mux.Handle("/", api)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+
+	printBanner(ln.Addr().String(), f.data, creds)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigc)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case sig := <-sigc:
+		log.Info("shutting down", "signal", sig.String())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(ctx); err != nil {
+		log.Warn("in-flight requests did not finish in time", "err", err)
+	}
+	return nil
+}
+
+func printBanner(addr, data string, c credentials) {
+	fmt.Printf("BucketDB %s serving S3 on http://%s (data in %s)\n", version, addr, data)
+	switch {
+	case c.FromFile == "":
+		fmt.Printf("  credentials: from BUCKETDB_ACCESS_KEY / BUCKETDB_SECRET_KEY\n")
+	default:
+		if c.Generated {
+			fmt.Printf("  generated new credentials, kept in %s\n", c.FromFile)
+		} else {
+			fmt.Printf("  credentials from %s\n", c.FromFile)
+		}
+		fmt.Printf("  access key: %s\n  secret key: %s\n", c.AccessKey, c.SecretKey)
+	}
+	fmt.Printf("  try: AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=... aws --endpoint-url http://%s s3 ls\n", c.AccessKey, addr)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
