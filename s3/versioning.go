@@ -60,10 +60,10 @@ func (s *Server) getBucketVersioning(w http.ResponseWriter, r *http.Request, c *
 	return writeXML(w, http.StatusOK, versioningResponse{Status: string(b.Versioning)})
 }
 
-// versionXML is one <Version> or <DeleteMarker> entry; XMLName picks which,
-// so both kinds interleave in one slice in listing order.
+// versionXML is one <Version> or <DeleteMarker> entry; Kind picks which, so
+// both kinds interleave in one slice in listing order.
 type versionXML struct {
-	XMLName      xml.Name
+	Kind         string       `xml:"-"`
 	Key          string       `xml:"Key"`
 	VersionID    string       `xml:"VersionId"`
 	IsLatest     bool         `xml:"IsLatest"`
@@ -73,6 +73,12 @@ type versionXML struct {
 	Owner        owner        `xml:"Owner"`
 	StorageClass string       `xml:"StorageClass,omitempty"`
 	UserMetadata *userMetaXML `xml:"UserMetadata,omitempty"`
+}
+
+// MarshalXML names the element after the entry's kind.
+func (v versionXML) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	type plain versionXML // without this method
+	return e.EncodeElement(plain(v), xml.StartElement{Name: xml.Name{Local: v.Kind}})
 }
 
 type listVersionsResult struct {
@@ -129,10 +135,10 @@ func (s *Server) listObjectVersions(w http.ResponseWriter, r *http.Request, c *c
 			LastModified: iso8601(v.ModTime), Owner: own,
 		}
 		if v.DeleteMarker {
-			e.XMLName = xml.Name{Local: "DeleteMarker"}
+			e.Kind = "DeleteMarker"
 		} else {
 			size := v.Size
-			e.XMLName = xml.Name{Local: "Version"}
+			e.Kind = "Version"
 			e.ETag, e.Size, e.StorageClass = quoteETag(v.ETag), &size, "STANDARD"
 			if lq.metadata {
 				e.UserMetadata = &userMetaXML{contentType: v.ContentType, meta: v.UserMeta}
