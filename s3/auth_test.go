@@ -492,7 +492,7 @@ func TestAuthHeaderChecksums(t *testing.T) {
 func TestAuthIncompleteBody(t *testing.T) {
 	// The client announces more bytes than it sends, then closes.
 	v := NewVerifier(map[string]string{testAccessKey: testSecretKey}, "")
-	r := httptest.NewRequest(http.MethodPut, "http://example.com/bucket/key", io.NopCloser(iotestErrReader{data: []byte("abc"), err: io.ErrUnexpectedEOF}))
+	r := httptest.NewRequest(http.MethodPut, "http://example.com/bucket/key", io.NopCloser(errReader{io.ErrUnexpectedEOF}))
 	r.ContentLength = 10
 	p, err := v.Authenticate(r)
 	if err != nil {
@@ -503,12 +503,10 @@ func TestAuthIncompleteBody(t *testing.T) {
 	}
 }
 
-type iotestErrReader struct {
-	data []byte
-	err  error
-}
+// errReader fails every Read with err, like a body cut short.
+type errReader struct{ err error }
 
-func (r iotestErrReader) Read(p []byte) (int, error) { return 0, r.err }
+func (r errReader) Read(p []byte) (int, error) { return 0, r.err }
 
 func isAPIError(err error, want *APIError) bool {
 	var ae *APIError

@@ -72,8 +72,8 @@ func TestChunkedMinioStreamingSigned(t *testing.T) {
 	t.Run("wrong secret", func(t *testing.T) {
 		wantCode(t, s.do(t, minioStreamingRequest(t, s.URL+"/bucket/key", body, "bad", nil)), "SignatureDoesNotMatch")
 	})
-	// Offsets into the framed stream: the first chunk header is 87 bytes
-	// ("10000;chunk-signature=<64>\r\n"), then 64 KiB of data.
+	// Offsets into the framed stream: each chunk header is
+	// "10000;chunk-signature=<64 hex>\r\n", then 64 KiB of data and CRLF.
 	hdr := int64(len("10000;chunk-signature=") + 64 + 2)
 	for name, off := range map[string]int64{
 		"flip in first chunk data":    hdr + 10,
