@@ -130,16 +130,29 @@ func runMount(args []string) int {
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	served := make(chan struct{})
 	go func() {
-		sig, ok := <-sigs
-		if !ok {
-			return
-		}
-		fmt.Fprintf(os.Stderr, "bucketdb mount: %v: uploading pending writes, then unmounting\n", sig)
-		flushAll(fsys)
-		unmount(srv.Unmount, mnt)
+		srv.Wait()
+		close(served)
 	}()
-	srv.Wait()
+	select {
+	case <-served:
+	case sig := <-sigs:
+		fmt.Fprintf(os.Stderr, "bucketdb mount: %v: uploading pending writes, then unmounting\n", sig)
+		code := 0
+		if err := flushAll(fsys); err != nil {
+			code = 1
+		}
+		unmount(srv.Unmount, mnt)
+		// A lazily detached mount serves open files until they are
+		// closed; their data is uploaded, so stop serving after a grace
+		// period (the kernel then fails further calls on them).
+		select {
+		case <-served:
+		case <-time.After(2 * time.Second):
+			return code
+		}
+	}
 	signal.Stop(sigs)
 	// A lazy unmount can leave writes that were closed after the mount
 	// was detached: upload them before exiting.
