@@ -1,0 +1,139 @@
+package s3
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/tags"
+)
+
+func taggingBody(kv ...string) string {
+	var b strings.Builder
+	b.WriteString("<Tagging><TagSet>")
+	for i := 0; i+1 < len(kv); i += 2 {
+		fmt.Fprintf(&b, "<Tag><Key>%s</Key><Value>%s</Value></Tag>", k2xml(kv[i]), k2xml(kv[i+1]))
+	}
+	b.WriteString("</TagSet></Tagging>")
+	return b.String()
+}
+
+func TestObjectTagging(t *testing.T) {
+	e := newTestServer(t)
+	b := e.bucket("tags")
+	if err := e.mc.EnableVersioning(e.ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	v1 := e.put(b, "k", "1", minio.PutObjectOptions{UserTags: map[string]string{"a": "1", "b": "x y"}}).VersionID
+	v2 := e.put(b, "k", "2", minio.PutObjectOptions{}).VersionID
+
+	got, err := e.mc.GetObjectTagging(e.ctx, b, "k", minio.GetObjectTaggingOptions{VersionID: v1})
+	if err != nil || got.ToMap()["a"] != "1" || got.ToMap()["b"] != "x y" {
+		t.Fatalf("tags of v1: %v %v", got, err)
+	}
+	if rr := e.do("HEAD", "/tags/k?versionId="+v1, nil); rr.header.Get("x-amz-tagging-count") != "2" {
+		t.Fatalf("x-amz-tagging-count: %v", rr.header)
+	}
+	if rr := e.do("GET", "/tags/k", nil); rr.header.Get("x-amz-tagging-count") != "" {
+		t.Fatalf("untagged latest has a tag count: %v", rr.header)
+	}
+	tg, _ := tags.NewTags(map[string]string{"env": "prod"}, true)
+	if err := e.mc.PutObjectTagging(e.ctx, b, "k", tg, minio.PutObjectTaggingOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = e.mc.GetObjectTagging(e.ctx, b, "k", minio.GetObjectTaggingOptions{})
+	if len(got.ToMap()) != 1 || got.ToMap()["env"] != "prod" {
+		t.Fatalf("tags of latest: %v", got)
+	}
+	rr := e.do("GET", "/tags/k?tagging", nil)
+	if rr.header.Get("x-amz-version-id") != v2 {
+		t.Fatalf("GetObjectTagging version header %q, want %s", rr.header.Get("x-amz-version-id"), v2)
+	}
+	if err := e.mc.RemoveObjectTagging(e.ctx, b, "k", minio.RemoveObjectTaggingOptions{VersionID: v1}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = e.mc.GetObjectTagging(e.ctx, b, "k", minio.GetObjectTaggingOptions{VersionID: v1})
+	if len(got.ToMap()) != 0 {
+		t.Fatalf("tags after delete: %v", got)
+	}
+	if rr := e.do("DELETE", "/tags/k?tagging", nil); rr.status != 204 {
+		t.Fatalf("DeleteObjectTagging: %d", rr.status)
+	}
+
+	// Limits.
+	eleven := make([]string, 0, 22)
+	for i := range 11 {
+		eleven = append(eleven, fmt.Sprintf("k%d", i), "v")
+	}
+	cases := map[string]string{
+		"11 tags":       taggingBody(eleven...),
+		"duplicate key": taggingBody("a", "1", "a", "2"),
+		"long key":      taggingBody(strings.Repeat("k", 129), "v"),
+		"long value":    taggingBody("k", strings.Repeat("é", 257)),
+		"empty key":     taggingBody("", "v"),
+	}
+	for name, body := range cases {
+		t.Run(name, func(t *testing.T) {
+			wantError(t, e.do("PUT", "/tags/k?tagging", []byte(body)), 400, "InvalidTag")
+		})
+	}
+	if rr := e.do("PUT", "/tags/k?tagging", []byte(taggingBody(strings.Repeat("k", 128), strings.Repeat("é", 256)))); rr.status != 200 {
+		t.Fatalf("tags at the limits: %d %s", rr.status, rr.body)
+	}
+	wantError(t, e.do("PUT", "/tags/k?tagging", []byte("<Tagging><TagSet>")), 400, "MalformedXML")
+	wantError(t, e.do("PUT", "/tags/missing?tagging", []byte(taggingBody("a", "b"))), 404, "NoSuchKey")
+	wantError(t, e.do("PUT", "/tags/h", []byte("x"), "x-amz-tagging", "a=1&a=2"), 400, "InvalidTag")
+	wantError(t, e.do("PUT", "/tags/h", []byte("x"), "x-amz-tagging", "k="+url.QueryEscape(strings.Repeat("v", 257))), 400, "InvalidTag")
+}
+
+func TestTaggingDirectiveOnCopy(t *testing.T) {
+	e := newTestServer(t)
+	b := e.bucket("tagcopy")
+	e.put(b, "src", "x", minio.PutObjectOptions{UserTags: map[string]string{"a": "1"}})
+	if rr := e.do("PUT", "/tagcopy/copied", nil, "x-amz-copy-source", "/tagcopy/src"); rr.status != 200 {
+		t.Fatalf("copy: %d %s", rr.status, rr.body)
+	}
+	if rr := e.do("HEAD", "/tagcopy/copied", nil); rr.header.Get("x-amz-tagging-count") != "1" {
+		t.Fatalf("COPY tagging: %v", rr.header)
+	}
+	rr := e.do("PUT", "/tagcopy/replaced", nil, "x-amz-copy-source", "/tagcopy/src",
+		"x-amz-tagging-directive", "REPLACE", "x-amz-tagging", "b=2&c=3")
+	if rr.status != 200 {
+		t.Fatalf("copy REPLACE tags: %d %s", rr.status, rr.body)
+	}
+	got, _ := e.mc.GetObjectTagging(e.ctx, b, "replaced", minio.GetObjectTaggingOptions{})
+	if m := got.ToMap(); len(m) != 2 || m["b"] != "2" || m["c"] != "3" {
+		t.Fatalf("REPLACE tags: %v", m)
+	}
+}
+
+func TestBucketTagging(t *testing.T) {
+	e := newTestServer(t)
+	b := e.bucket("btags")
+	_, err := e.mc.GetBucketTagging(e.ctx, b)
+	wantMinioError(t, err, "NoSuchTagSet")
+	tg, _ := tags.NewTags(map[string]string{"team": "storage", "cost": "42"}, false)
+	if err := e.mc.SetBucketTagging(e.ctx, b, tg); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.mc.GetBucketTagging(e.ctx, b)
+	if err != nil || got.ToMap()["team"] != "storage" || got.ToMap()["cost"] != "42" {
+		t.Fatalf("bucket tags: %v %v", got, err)
+	}
+	fifty := make([]string, 0, 102)
+	for i := range 51 {
+		fifty = append(fifty, fmt.Sprintf("k%d", i), "v")
+	}
+	wantError(t, e.do("PUT", "/btags?tagging", []byte(taggingBody(fifty...))), 400, "InvalidTag")
+	if rr := e.do("PUT", "/btags?tagging", []byte(taggingBody(fifty[:100]...))); rr.status != 204 {
+		t.Fatalf("50 bucket tags: %d %s", rr.status, rr.body)
+	}
+	if err := e.mc.RemoveBucketTagging(e.ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.mc.GetBucketTagging(e.ctx, b)
+	wantMinioError(t, err, "NoSuchTagSet")
+	wantError(t, e.do("GET", "/nobtags?tagging", nil), 404, "NoSuchBucket")
+}
