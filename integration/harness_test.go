@@ -92,6 +92,7 @@ type serverConfig struct {
 	accessKey string
 	secretKey string
 	noWait    bool // do not wait for /health/ready in startServer
+	nodeArgs  map[int][]string
 }
 
 // ServerOption adjusts how startServer / startCluster launch a node.
@@ -122,6 +123,16 @@ func WithoutCredentials() ServerOption {
 // without waiting for /health/ready.
 func WithoutWait() ServerOption {
 	return func(c *serverConfig) { c.noWait = true }
+}
+
+// WithNodeArgs appends extra flags to node i (1-based) of a cluster only.
+func WithNodeArgs(i int, args ...string) ServerOption {
+	return func(c *serverConfig) {
+		if c.nodeArgs == nil {
+			c.nodeArgs = map[int][]string{}
+		}
+		c.nodeArgs[i] = append(c.nodeArgs[i], args...)
+	}
 }
 
 // Server is one running (or stopped) bucketdb server process.
@@ -354,7 +365,7 @@ func (s *Server) PID() int {
 func (s *Server) Log() string { return s.log.String() }
 
 func (s *Server) cleanup() {
-	if cmd, _ := s.current(); cmd != nil {
+	if s.Running() {
 		if err := s.stop(); err != nil {
 			s.t.Errorf("server %s: stopping at cleanup: %v", s.Endpoint, err)
 		}
@@ -413,6 +424,7 @@ func startCluster(t testing.TB, n int, opts ...ServerOption) []*Server {
 		if i > 0 {
 			clusterArgs = append(clusterArgs, "--join", nodes[0].GossipAddr)
 		}
+		clusterArgs = append(clusterArgs, cfg.nodeArgs[i+1]...)
 		nodes[i] = newServer(t, cfg, t.TempDir(), freePort(t, false), clusterArgs)
 		nodes[i].NodeID = fmt.Sprintf("n%d", i+1)
 		nodes[i].GossipAddr = gossip
@@ -429,13 +441,32 @@ func startCluster(t testing.TB, n int, opts ...ServerOption) []*Server {
 	return nodes
 }
 
-// waitClusterFormed waits until every node can write an object that every
-// other node reads back: the membership converged far enough for quorum
-// writes and reads through any node.
+// aliveMembers, when set (cluster_test.go sets it), reports how many members
+// a node sees alive through its admin endpoint.
+var aliveMembers func(ctx context.Context, s *Server) (int, error)
+
+// waitClusterFormed waits until every node sees every member alive (when the
+// admin endpoint can tell) and can write an object that every other node
+// reads back: membership converged far enough for quorum writes and reads
+// through any node.
 func waitClusterFormed(t testing.TB, nodes []*Server) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
 	defer cancel()
+	if aliveMembers != nil {
+		for _, s := range nodes {
+			err := retry(ctx, func() error {
+				n, err := aliveMembers(ctx, s)
+				if err == nil && n != len(nodes) {
+					err = fmt.Errorf("%d of %d members alive", n, len(nodes))
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatalf("cluster: node %s does not see the cluster: %v%s", s.NodeID, err, clusterLogs(nodes))
+			}
+		}
+	}
 	c0 := nodes[0].Client(t)
 	bucket := "harness-probe-" + strings.ToLower(randomName(8))
 	if err := retry(ctx, func() error { return c0.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}) }); err != nil {
