@@ -11,7 +11,8 @@ import (
 // DeleteObject removes a version or writes a delete marker, as S3 does:
 //   - VersionID set: that version ("null" included) is removed for good; if
 //     it was the latest, the next newest becomes latest (removing a latest
-//     delete marker undeletes). Missing: ErrNoSuchVersion.
+//     delete marker undeletes). Missing: ErrNoSuchVersion, except "null",
+//     which succeeds like S3 does.
 //   - otherwise, in a versioned bucket (Enabled, or Suspended: a null
 //     marker replacing the null version) a delete marker is written, even if
 //     the key does not exist;
@@ -38,7 +39,8 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts Delet
 	}
 	pinned := opts.Versioned || opts.MarkerVersionID != ""
 	if !pinned && b.Versioning == VersioningOff {
-		return s.deleteVersion(ctx, bucket, key, NullVersionID, opts.Cond)
+		_, err := s.deleteVersion(ctx, bucket, key, NullVersionID, opts.Cond)
+		return DeleteResult{}, err // an unversioned bucket reports no version
 	}
 	null := opts.Null
 	if !pinned {

@@ -9,6 +9,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/dgraph-io/badger/v4"
 )
 
 // newTestStore opens a store in a temp dir, closed at cleanup. Tests use a
@@ -90,4 +92,16 @@ func mustGet(t testing.TB, s *Store, bucket, key string, opts GetOptions) (Objec
 		t.Fatalf("GetObject %s %+v: %v", key, opts, err)
 	}
 	return info, b
+}
+
+type badgerTxn = badger.Txn
+
+func countPrefix(txn *badger.Txn, p []byte) int {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
+	defer it.Close()
+	n := 0
+	for it.Rewind(); it.Valid(); it.Next() {
+		n++
+	}
+	return n
 }

@@ -286,30 +286,32 @@ func (s *Store) assemble(txn *badger.Txn, nv *newVersion, uploadID string, parts
 		rec.Parts = append(rec.Parts, p.info(cp.Number))
 	}
 	rec.ETag = fmt.Sprintf("%s-%d", hex.EncodeToString(sums.Sum(nil)), len(parts))
-	unused, err := dropUpload(txn, nv.bucket, nv.key, uploadID, rec.files())
+	used := make(map[int]bool, len(parts))
+	for _, cp := range parts {
+		used[cp.Number] = true
+	}
+	unused, err := dropUpload(txn, nv.bucket, nv.key, uploadID, used)
 	return unused, u.Meta.Tags, err
 }
 
 // dropUpload deletes an upload and its part records; the data references of
-// parts whose files are not in keep are deleted too, and those files returned.
-func dropUpload(txn *badger.Txn, bucket, key, uploadID string, keep []string) ([]string, error) {
-	kept := make(map[string]bool, len(keep))
-	for _, f := range keep {
-		kept[f] = true
-	}
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: partPrefix(bucket, uploadID), PrefetchValues: true, PrefetchSize: 64})
+// parts not in used are deleted too, and their files returned.
+func dropUpload(txn *badger.Txn, bucket, key, uploadID string, used map[int]bool) ([]string, error) {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: partPrefix(bucket, uploadID)})
 	var keys [][]byte
 	var unused []string
 	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().KeyCopy(nil)
+		keys = append(keys, k)
+		if used[int(binary.BigEndian.Uint32(k[len(k)-4:]))] {
+			continue
+		}
 		var p partRecord
 		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &p) }); err != nil {
 			it.Close()
 			return nil, err
 		}
-		keys = append(keys, it.Item().KeyCopy(nil))
-		if !kept[p.File] {
-			unused = append(unused, p.File)
-		}
+		unused = append(unused, p.File)
 	}
 	it.Close()
 	for _, k := range keys {

@@ -1,0 +1,140 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"testing"
+)
+
+// Run with: go test ./store -run '^$' -bench . -benchtime 2s
+// (setup runs once per benchmark: b.Loop).
+
+func BenchmarkGetLatest(b *testing.B) {
+	for _, versions := range []int{1, 10000} {
+		b.Run(fmt.Sprintf("versions=%d", versions), func(b *testing.B) {
+			s := newTestStore(b)
+			mustBucket(b, s, "b", VersioningEnabled)
+			data := randBytes(100, 1)
+			for range versions {
+				mustPut(b, s, "b", "k", data, PutOptions{})
+			}
+			ctx := context.Background()
+			for b.Loop() {
+				_, rc, err := s.GetObject(ctx, "b", "k", GetOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, rc)
+				rc.Close()
+			}
+		})
+	}
+}
+
+func BenchmarkHeadLatest(b *testing.B) {
+	for _, versions := range []int{1, 10000} {
+		b.Run(fmt.Sprintf("versions=%d", versions), func(b *testing.B) {
+			s := newTestStore(b)
+			mustBucket(b, s, "b", VersioningEnabled)
+			for range versions {
+				mustPut(b, s, "b", "k", []byte("x"), PutOptions{})
+			}
+			ctx := context.Background()
+			for b.Loop() {
+				if _, err := s.HeadObject(ctx, "b", "k", GetOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkPut4KiB(b *testing.B) {
+	for _, inline := range []bool{true, false} {
+		b.Run(fmt.Sprintf("inline=%v", inline), func(b *testing.B) {
+			s := newTestStore(b, func(c *Config) {
+				c.InlineThreshold = 128 << 10
+				if !inline {
+					c.InlineThreshold = -1
+				}
+			})
+			mustBucket(b, s, "b", VersioningOff)
+			data := randBytes(4096, 1)
+			ctx := context.Background()
+			b.SetBytes(int64(len(data)))
+			i := 0
+			for b.Loop() {
+				i++
+				if _, err := s.PutObject(ctx, "b", fmt.Sprintf("k%d", i%1000), bytes.NewReader(data), 4096, PutOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkCompleteMultipart(b *testing.B) {
+	for _, parts := range []int{1, 1000} {
+		b.Run(fmt.Sprintf("parts=%d", parts), func(b *testing.B) {
+			s := newTestStore(b, func(c *Config) { c.MinPartSize = 1 })
+			mustBucket(b, s, "b", VersioningOff)
+			ctx := context.Background()
+			n := 0
+			for b.Loop() {
+				b.StopTimer()
+				n++
+				key := fmt.Sprintf("k%d", n) // a new key: no replaced version to remove
+				up, err := s.CreateMultipartUpload(ctx, "b", key, ObjectMeta{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				cps := make([]CompletePart, parts)
+				for i := range cps {
+					pi, err := s.UploadPart(ctx, "b", key, up.UploadID, i+1, bytes.NewReader([]byte{byte(i)}), 1, PartOptions{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					cps[i] = CompletePart{Number: i + 1, ETag: pi.ETag}
+				}
+				b.StartTimer()
+				if _, err := s.CompleteMultipartUpload(ctx, "b", key, up.UploadID, cps, CompleteOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkListSparsePrefix lists a prefix holding 5 keys next to 20,000
+// others, and a delimited top level that rolls those 20,000 into one
+// common prefix: both must cost the same as in a tiny bucket.
+func BenchmarkListSparsePrefix(b *testing.B) {
+	s := newTestStore(b)
+	mustBucket(b, s, "b", VersioningOff)
+	for i := range 20000 {
+		mustPut(b, s, "b", fmt.Sprintf("a/%05d", i), nil, PutOptions{})
+	}
+	for i := range 5 {
+		mustPut(b, s, "b", fmt.Sprintf("b/%d", i), nil, PutOptions{})
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		opts ListOptions
+		n    int
+	}{
+		{"prefix=b/", ListOptions{Prefix: "b/", MaxKeys: 1000}, 5},
+		{"delimiter=/", ListOptions{Delimiter: "/", MaxKeys: 1000}, 2},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				res, err := s.ListObjects(ctx, "b", tc.opts)
+				if err != nil || len(res.Objects)+len(res.CommonPrefixes) != tc.n {
+					b.Fatalf("%+v %v", res, err)
+				}
+			}
+		})
+	}
+}
