@@ -66,13 +66,13 @@ func (s *Store) ListObjects(ctx context.Context, bucket string, opts ListOptions
 		if _, err := getBucket(txn, bucket); err != nil {
 			return err
 		}
-		res, err = listLatest(ctx, txn, bucket, opts)
+		res, err = s.listLatest(ctx, txn, bucket, opts)
 		return err
 	})
 	return res, err
 }
 
-func listLatest(ctx context.Context, txn *badger.Txn, bucket string, opts ListOptions) (ListResult, error) {
+func (s *Store) listLatest(ctx context.Context, txn *badger.Txn, bucket string, opts ListOptions) (ListResult, error) {
 	var res ListResult
 	max := clampMax(opts.MaxKeys)
 	if max == 0 {
@@ -83,6 +83,7 @@ func listLatest(ctx context.Context, txn *badger.Txn, bucket string, opts ListOp
 	defer it.Close()
 	n := 0
 	for it.Seek(startKey(base, opts.Prefix, opts.Marker, 0)); it.Valid(); {
+		s.listSteps.Add(1)
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
@@ -138,7 +139,7 @@ func (s *Store) ListObjectVersions(ctx context.Context, bucket string, opts List
 		if _, err := getBucket(txn, bucket); err != nil {
 			return err
 		}
-		res, err = listVersions(ctx, txn, bucket, opts)
+		res, err = s.listVersions(ctx, txn, bucket, opts)
 		return err
 	})
 	return res, err
@@ -176,7 +177,7 @@ func versionsStart(txn *badger.Txn, bucket string, opts ListVersionsOptions) ([]
 	return k, nil
 }
 
-func listVersions(ctx context.Context, txn *badger.Txn, bucket string, opts ListVersionsOptions) (ListVersionsResult, error) {
+func (s *Store) listVersions(ctx context.Context, txn *badger.Txn, bucket string, opts ListVersionsOptions) (ListVersionsResult, error) {
 	var res ListVersionsResult
 	max := clampMax(opts.MaxKeys)
 	if max == 0 {
@@ -191,6 +192,7 @@ func listVersions(ctx context.Context, txn *badger.Txn, bucket string, opts List
 	defer it.Close()
 	w := versionWalk{txn: txn, bucket: bucket, opts: opts, max: max, res: &res}
 	for it.Seek(start); it.Valid(); {
+		s.listSteps.Add(1)
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}

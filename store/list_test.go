@@ -105,3 +105,52 @@ func TestListObjectsPagesCoverAll(t *testing.T) {
 		}
 	}
 }
+
+// TestListingsSeek checks that listings skip whole common prefixes and stop
+// at the end of the prefix instead of scanning: few records are visited
+// however many keys sit beside the listed ones.
+func TestListingsSeek(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	mustBucket(t, s, "b", VersioningEnabled)
+	for i := range 100 {
+		mustPut(t, s, "b", fmt.Sprintf("big/%03d", i), nil, PutOptions{})
+		mustPut(t, s, "b", fmt.Sprintf("zz%03d", i), nil, PutOptions{})
+	}
+	mustPut(t, s, "b", "c/1", nil, PutOptions{})
+	mustPut(t, s, "b", "c/2", nil, PutOptions{})
+	for _, tc := range []struct {
+		name     string
+		list     func() (int, error)
+		want     int
+		maxSteps int64
+	}{
+		{"objects-prefix", func() (int, error) {
+			r, err := s.ListObjects(ctx, "b", ListOptions{Prefix: "c/", MaxKeys: 100})
+			return len(r.Objects), err
+		}, 2, 2},
+		{"objects-delimiter", func() (int, error) {
+			r, err := s.ListObjects(ctx, "b", ListOptions{Delimiter: "/", MaxKeys: 3})
+			return len(r.CommonPrefixes) + len(r.Objects), err
+		}, 3, 4},
+		{"versions-delimiter", func() (int, error) {
+			r, err := s.ListObjectVersions(ctx, "b", ListVersionsOptions{Delimiter: "/", MaxKeys: 3})
+			return len(r.CommonPrefixes) + len(r.Versions), err
+		}, 3, 4},
+		{"versions-prefix", func() (int, error) {
+			r, err := s.ListObjectVersions(ctx, "b", ListVersionsOptions{Prefix: "c/", MaxKeys: 100})
+			return len(r.Versions), err
+		}, 2, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := s.listSteps.Load()
+			n, err := tc.list()
+			if err != nil || n != tc.want {
+				t.Fatalf("got %d entries, %v", n, err)
+			}
+			if steps := s.listSteps.Load() - before; steps > tc.maxSteps {
+				t.Fatalf("visited %d records, want at most %d", steps, tc.maxSteps)
+			}
+		})
+	}
+}

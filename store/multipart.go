@@ -362,12 +362,12 @@ func (s *Store) ListMultipartUploads(ctx context.Context, bucket string, opts Li
 		if _, err := getBucket(txn, bucket); err != nil {
 			return err
 		}
-		return listUploads(ctx, txn, bucket, opts, &res)
+		return s.listUploads(ctx, txn, bucket, opts, &res)
 	})
 	return res, err
 }
 
-func listUploads(ctx context.Context, txn *badger.Txn, bucket string, opts ListUploadsOptions, res *ListUploadsResult) error {
+func (s *Store) listUploads(ctx context.Context, txn *badger.Txn, bucket string, opts ListUploadsOptions, res *ListUploadsResult) error {
 	max := clampMax(opts.MaxUploads)
 	if max == 0 {
 		return nil
@@ -380,6 +380,7 @@ func listUploads(ctx context.Context, txn *badger.Txn, bucket string, opts ListU
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: append(append([]byte{}, base...), opts.Prefix...), PrefetchValues: true, PrefetchSize: 64})
 	defer it.Close()
 	for it.Seek(start); it.Valid(); {
+		s.listSteps.Add(1)
 		if err := ctx.Err(); err != nil {
 			return err
 		}

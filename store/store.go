@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -112,6 +113,10 @@ type Store struct {
 
 	gcMu   sync.Mutex
 	lastGC GCResult
+
+	// listSteps counts records visited by listings, so tests can check that
+	// listings seek past what they skip instead of scanning it.
+	listSteps atomic.Int64
 }
 
 // Open opens (creating if needed) the store in cfg.Dir and starts its
@@ -163,13 +168,14 @@ func badgerOptions(cfg Config) badger.Options {
 		WithNumGoroutines(2)
 }
 
-// Close stops accepting work, waits for running operations and background
-// work, then closes Badger. Readers returned by GetObject stay usable.
+// Close stops accepting work (later calls fail with ErrClosed), waits for
+// running operations and background work, then closes Badger. Readers
+// returned by GetObject stay usable. Closing twice is a no-op.
 func (s *Store) Close() error {
 	s.opMu.Lock()
 	if s.closed {
 		s.opMu.Unlock()
-		return ErrClosed
+		return nil
 	}
 	s.closed = true
 	s.opMu.Unlock()
