@@ -44,6 +44,15 @@
 // for files older than the process, and in RunGC for files older than
 // Config.OrphanGrace; files being written are tracked and never swept).
 //
+// # Limits
+//
+// A completion or abort of an upload with the maximum 10,000 parts fits in
+// one Badger transaction with the default MemTableSize (16 MiB); lowering it
+// far below that can make such commits fail. A version record lists all its
+// parts, so reading the latest version of a 10,000-part object decodes a
+// record of about 2 MB. A reader that outlives the deletion of its version
+// fails when it reaches a data file it had not opened yet.
+//
 // # Concurrency
 //
 // Every method is safe for concurrent use. Writers use Badger's optimistic
