@@ -90,8 +90,9 @@ func (n *Node) resolve(ctx context.Context, bucket, key string, opts store.GetOp
 	p := n.place(bucket, key)
 	hopts := opts
 	hopts.Range = nil
-	cctx, cancel := n.rpcCtx(ctx, 0)
-	defer cancel()
+	// The answers that come after the decision are still checked (read
+	// repair), so the calls outlive the request.
+	cctx, cancel := n.rpcCtx(context.WithoutCancel(ctx), 0)
 	ch, _ := broadcast(cctx, n, p.nodes, 0, nil, 0, nil,
 		func(ctx context.Context, r Replica, _ io.Reader) (answer, error) {
 			info, _, err := r.Get(ctx, GetRequest{Bucket: bucket, Key: key, Opts: hopts, Head: true})
@@ -99,7 +100,29 @@ func (n *Node) resolve(ctx context.Context, bucket, key string, opts store.GetOp
 		})
 	var answers []answer
 	var errs []error
-	for range p.nodes {
+	pending := len(p.nodes)
+	defer func() {
+		if pending == 0 {
+			cancel()
+			return
+		}
+		first := answers
+		n.goBackground(func(context.Context) {
+			defer cancel()
+			stale := false
+			for ; pending > 0; pending-- {
+				r := <-ch
+				if r.err == nil && len(first) > 0 && !agree(append([]answer{first[0]}, r.res)) {
+					stale = true
+				}
+			}
+			if stale {
+				n.repairLater(bucket, key)
+			}
+		})
+	}()
+	for pending > 0 {
+		pending--
 		r := <-ch
 		a := r.res
 		a.m = r.m
@@ -118,18 +141,39 @@ func (n *Node) resolve(ctx context.Context, bucket, key string, opts store.GetOp
 	if len(answers) < p.r {
 		return store.ObjectInfo{}, nil, unavailable("read", len(answers), p.r, errs)
 	}
-	var best *answer
-	for i := range answers {
-		a := &answers[i]
-		if a.found() && (best == nil || internalOf(a.info) > internalOf(best.info)) {
-			best = a
+	best := newest(answers, nil)
+	if best != nil && !agree(answers) {
+		// Replicas disagree: one that lacks the newest version may have
+		// removed it for good (tombstone) while another missed that.
+		dropped := map[string]bool{}
+		for _, a := range answers {
+			if a.found() && internalOf(a.info) == internalOf(best.info) {
+				continue
+			}
+			v := n.fetchView(ctx, a.m, bucket, key, "", key)
+			for id := range v.tombs[key] {
+				dropped[id] = true
+			}
+		}
+		if len(dropped) > 0 {
+			best = newest(answers, dropped)
+			n.repairLater(bucket, key)
 		}
 	}
 	if best == nil {
 		// Nobody holds it: the most common answer (NoSuchKey, NoSuchVersion…).
 		var es []error
 		for _, a := range answers {
+			if a.found() {
+				continue // a tombstoned version
+			}
 			es = append(es, a.err)
+		}
+		if len(es) == 0 {
+			if opts.VersionID != "" {
+				return store.ObjectInfo{}, nil, store.ErrNoSuchVersion
+			}
+			return store.ObjectInfo{}, nil, store.ErrNoSuchKey
 		}
 		return answers[0].info, nil, commonDefinitive(es)
 	}
@@ -148,6 +192,18 @@ func (n *Node) resolve(ctx context.Context, bucket, key string, opts store.GetOp
 		}
 	}
 	return best.info, holders, best.err
+}
+
+// newest returns the answer with the newest version, skipping dropped IDs.
+func newest(as []answer, dropped map[string]bool) *answer {
+	var best *answer
+	for i := range as {
+		a := &as[i]
+		if a.found() && !dropped[internalOf(a.info)] && (best == nil || internalOf(a.info) > internalOf(best.info)) {
+			best = a
+		}
+	}
+	return best
 }
 
 // agree reports whether all answers name the same version (or all miss).

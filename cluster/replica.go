@@ -128,9 +128,15 @@ type PrepareRequest struct {
 	Complete store.CompleteOptions `json:",omitzero"`
 }
 
-// StageRef names a staged mutation.
+// StageRef names a staged mutation. A commit may carry the version ID
+// (and time) to write, minted by the coordinator after every replica's
+// clock was observed in the prepare phase, so the new version sorts after
+// everything those replicas hold even when the coordinator's clock is
+// behind.
 type StageRef struct {
-	StageID string
+	StageID   string
+	VersionID string    `json:",omitempty"`
+	ModTime   time.Time `json:",omitzero"`
 }
 
 // CommitResponse is the result of a committed mutation.

@@ -70,6 +70,18 @@ func (s *service) Commit(ctx context.Context, ref StageRef) (CommitResponse, err
 		return CommitResponse{}, err
 	}
 	defer e.release()
+	if ref.VersionID != "" {
+		switch e.req.Kind {
+		case opPut:
+			e.req.Put.VersionID, e.req.Put.ModTime = ref.VersionID, ref.ModTime
+		case opDelete:
+			if e.req.Delete.MarkerVersionID != "" {
+				e.req.Delete.MarkerVersionID, e.req.Delete.ModTime = ref.VersionID, ref.ModTime
+			}
+		case opComplete:
+			e.req.Complete.VersionID = ref.VersionID
+		}
+	}
 	var body io.Reader
 	if e.path != "" {
 		f, err := os.Open(e.path)

@@ -20,6 +20,8 @@ type memNetwork struct {
 	nodes map[string]*Node
 	down  map[string]bool
 	cut   map[[2]string]bool
+	// fail, when set, injects an error into a call (op is the method name).
+	fail func(from, to, op string) error
 }
 
 func newMemNetwork() *memNetwork {
@@ -124,6 +126,14 @@ func memCall[Req, Resp any](ctx context.Context, c *memReplica, req Req, f func(
 	dst, err := c.t.net.reach(c.t.from.id, c.to)
 	if err != nil {
 		return zero, err
+	}
+	c.t.net.mu.Lock()
+	fail := c.t.net.fail
+	c.t.net.mu.Unlock()
+	if fail != nil {
+		if err := fail(c.t.from.id, c.to, fmt.Sprintf("%T", req)); err != nil {
+			return zero, err
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return zero, err

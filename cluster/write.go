@@ -20,6 +20,10 @@ const (
 
 var errStalled = errors.New("cluster: replica stalled")
 
+// commitGrace is how long a coordinator that has W prepared replicas still
+// waits for the others before committing.
+const commitGrace = 100 * time.Millisecond
+
 // result is one replica's answer.
 type result[T any] struct {
 	m   Member
@@ -249,9 +253,35 @@ func (n *Node) mutate(ctx context.Context, req PrepareRequest, body io.Reader, t
 			decided = true
 		}
 	}
+	if ferr == nil && len(prepared) >= p.w && pending > 0 {
+		// Healthy replicas answer within moments: give them a short grace
+		// so they commit with the others instead of in the background.
+		grace := time.NewTimer(commitGrace)
+	wait:
+		for pending > 0 {
+			select {
+			case r := <-ch:
+				pending--
+				if r.err != nil {
+					errs = append(errs, r.err)
+				} else {
+					prepared = append(prepared, r.m)
+				}
+			case <-grace.C:
+				break wait
+			}
+		}
+		grace.Stop()
+	}
 	bg := context.WithoutCancel(ctx)
 	commit := ferr == nil && len(prepared) >= p.w
 	ref := StageRef{StageID: req.StageID}
+	// A new version gets its ID now: the prepare replies carried every
+	// replica's clock, so it sorts after what they hold.
+	if commit && (req.Kind == opPut || req.Kind == opComplete || req.Kind == opDelete && req.Delete.MarkerVersionID != "") {
+		id, h := n.mint()
+		ref.VersionID, ref.ModTime = id, store.HLCTime(h)
+	}
 	// Late answers: commit or abort them as decided.
 	if pending > 0 {
 		n.goBackground(func(context.Context) {

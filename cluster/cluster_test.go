@@ -1,0 +1,418 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bucketdb/bucketdb/store"
+)
+
+func mustCreate(t *testing.T, nd *Node, bucket string) {
+	t.Helper()
+	if err := nd.CreateBucket(context.Background(), bucket); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// holders counts the running nodes whose store holds a version of key
+// with body-independent identity id ("" = any version).
+func (tc *testCluster) holders(bucket, key, id string) int {
+	n := 0
+	for i, nd := range tc.nodes {
+		if nd == nil {
+			continue
+		}
+		for _, v := range tc.localVersions(i, bucket, key) {
+			if id == "" || internalOf(v) == id {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
+func TestNodeLossAndHeal(t *testing.T) {
+	tc := startCluster(t, 3)
+	ctx := context.Background()
+	mustCreate(t, tc.nodes[0], "b")
+	for i := range 10 {
+		put(t, tc.nodes[i%3], "b", fmt.Sprint("before", i), "x")
+	}
+	tc.stop(2)
+	// Writes and reads keep succeeding on the two survivors.
+	var acked []store.ObjectInfo
+	for i := range 20 {
+		acked = append(acked, put(t, tc.nodes[i%2], "b", fmt.Sprint("during", i), fmt.Sprint("v", i)))
+	}
+	put(t, tc.nodes[0], "b", "before0", "overwritten")
+	if _, err := tc.nodes[1].DeleteObject(ctx, "b", "before1", store.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		mustGet(t, tc.nodes[(i+1)%2], "b", fmt.Sprint("during", i), fmt.Sprint("v", i))
+	}
+	// The node comes back: reads are right at once (quorum), and healing
+	// makes it hold every replica again.
+	tc.restart(2)
+	mustGet(t, tc.nodes[2], "b", "before0", "overwritten")
+	if _, _, err := get(t, tc.nodes[2], "b", "before1", store.GetOptions{}); !errors.Is(err, store.ErrNoSuchKey) {
+		t.Fatalf("deleted key after restart: %v", err)
+	}
+	tc.healAll()
+	for i, info := range acked {
+		if got := tc.holders("b", fmt.Sprint("during", i), internalOf(info)); got != 3 {
+			t.Fatalf("during%d on %d nodes after heal", i, got)
+		}
+	}
+	if vs := tc.localVersions(2, "b", "before1"); len(vs) != 0 {
+		t.Fatalf("node 2 still holds the deleted key: %+v", vs)
+	}
+	if vs := tc.localVersions(2, "b", "before0"); len(vs) != 1 || vs[0].ETag != md5hex("overwritten") {
+		t.Fatalf("node 2 holds %+v", vs)
+	}
+	st := tc.nodes[0].Status(ctx)
+	for _, m := range st.Members {
+		if m.Objects != 29 || m.Backlog != 0 || m.State != Alive {
+			t.Fatalf("status after heal: %+v", m)
+		}
+	}
+}
+
+func TestNoQuorumFailsAndNeverSurfaces(t *testing.T) {
+	tc := startCluster(t, 3, func(i int, c *Config) { c.RPCTimeout = 2 * time.Second })
+	ctx := context.Background()
+	mustCreate(t, tc.nodes[0], "b")
+	put(t, tc.nodes[0], "b", "k", "old")
+	tc.stop(1)
+	tc.stop(2)
+	_, err := tc.nodes[0].PutObject(ctx, "b", "k", strings.NewReader("refused"), 7, store.PutOptions{})
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("write without quorum: %v", err)
+	}
+	if _, err := tc.nodes[0].DeleteObject(ctx, "b", "k", store.DeleteOptions{}); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("delete without quorum: %v", err)
+	}
+	if _, _, err := get(t, tc.nodes[0], "b", "k", store.GetOptions{}); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("read without quorum: %v", err)
+	}
+	if _, err := tc.nodes[0].ListObjects(ctx, "b", store.ListOptions{MaxKeys: 10}); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("list without quorum: %v", err)
+	}
+	tc.restart(1)
+	tc.restart(2)
+	tc.healAll()
+	for _, nd := range tc.nodes {
+		mustGet(t, nd, "b", "k", "old")
+	}
+}
+
+// A replica that staged a write whose quorum then failed never shows it.
+func TestStagedButRefused(t *testing.T) {
+	tc := startCluster(t, 3)
+	ctx := context.Background()
+	mustCreate(t, tc.nodes[0], "b")
+	put(t, tc.nodes[0], "b", "k", "old")
+	tc.net.fail = func(from, to, op string) error {
+		if to != "n0" && strings.HasSuffix(op, "PrepareRequest") {
+			return fmt.Errorf("%w: injected", errUnreachable)
+		}
+		return nil
+	}
+	_, err := tc.nodes[0].PutObject(ctx, "b", "k", strings.NewReader("refused"), 7, store.PutOptions{})
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("write with one prepared replica: %v", err)
+	}
+	tc.net.fail = nil
+	tc.healAll()
+	for i, nd := range tc.nodes {
+		mustGet(t, nd, "b", "k", "old")
+		if vs := tc.localVersions(i, "b", "k"); len(vs) != 1 || vs[0].ETag != md5hex("old") {
+			t.Fatalf("node %d holds %+v", i, vs)
+		}
+	}
+}
+
+func TestPartitionedMinority(t *testing.T) {
+	tc := startCluster(t, 3)
+	ctx := context.Background()
+	mustCreate(t, tc.nodes[0], "b")
+	if err := tc.nodes[0].SetBucketVersioning(ctx, "b", store.VersioningEnabled); err != nil {
+		t.Fatal(err)
+	}
+	tc.net.partition([]string{"n0", "n1"}, []string{"n2"})
+	var acked []store.ObjectInfo
+	for i := range 10 {
+		acked = append(acked, put(t, tc.nodes[i%2], "b", fmt.Sprint("k", i), "majority"))
+		_, err := tc.nodes[2].PutObject(ctx, "b", fmt.Sprint("k", i), strings.NewReader("minority"), 8, store.PutOptions{})
+		if !errors.Is(err, store.ErrUnavailable) {
+			t.Fatalf("minority write: %v", err)
+		}
+	}
+	tc.net.healAll()
+	tc.healAll()
+	for i := range 10 {
+		key := fmt.Sprint("k", i)
+		for j, nd := range tc.nodes {
+			mustGet(t, nd, "b", key, "majority")
+			vs := tc.localVersions(j, "b", key)
+			if len(vs) != 1 || internalOf(vs[0]) != internalOf(acked[i]) {
+				t.Fatalf("node %d holds %+v for %s", j, vs, key)
+			}
+		}
+	}
+}
+
+func TestReadRepair(t *testing.T) {
+	tc := startCluster(t, 3)
+	mustCreate(t, tc.nodes[0], "b")
+	put(t, tc.nodes[0], "b", "k", "v1")
+	tc.stop(2)
+	v2 := put(t, tc.nodes[0], "b", "k", "v2")
+	tc.restart(2)
+	mustGet(t, tc.nodes[2], "b", "k", "v2")
+	waitFor(t, "read repair", func() bool { return tc.holders("b", "k", internalOf(v2)) == 3 })
+}
+
+func TestJoinAndRemove(t *testing.T) {
+	tc := startCluster(t, 3)
+	ctx := context.Background()
+	mustCreate(t, tc.nodes[0], "b")
+	const keys = 40
+	for i := range keys {
+		put(t, tc.nodes[i%3], "b", fmt.Sprint("k", i), fmt.Sprint("v", i))
+	}
+	checkPlacement := func(stage string) {
+		t.Helper()
+		for i := range keys {
+			key := fmt.Sprint("k", i)
+			p := tc.nodes[0].place("b", key)
+			if len(p.nodes) != 3 {
+				t.Fatalf("%s: %s placed on %d nodes", stage, key, len(p.nodes))
+			}
+			owners := map[string]bool{}
+			for _, m := range p.nodes {
+				owners[m.ID] = true
+			}
+			for j, nd := range tc.nodes {
+				has := len(tc.localVersions(j, "b", key)) > 0
+				if has != owners[nd.id] {
+					t.Fatalf("%s: %s on %s = %v, owners %v", stage, key, nd.id, has, owners)
+				}
+			}
+			for _, nd := range tc.nodes {
+				if nd.reg.view().byID[nd.id].State != stateRemoved {
+					mustGet(t, nd, "b", key, fmt.Sprint("v", i))
+				}
+			}
+		}
+	}
+	n3 := tc.addNode()
+	if got := len(n3.activeMembers()); got != 4 {
+		t.Fatalf("new node sees %d members", got)
+	}
+	// Readable throughout: before any healing.
+	for i := range keys {
+		mustGet(t, n3, "b", fmt.Sprint("k", i), fmt.Sprint("v", i))
+	}
+	tc.healAll()
+	checkPlacement("after join")
+	moved := 0
+	for i := range keys {
+		if len(tc.localVersions(3, "b", fmt.Sprint("k", i))) > 0 {
+			moved++
+		}
+	}
+	if moved == 0 || moved == keys {
+		t.Fatalf("the new node holds %d of %d keys", moved, keys)
+	}
+	// Remove n1 while it is alive: it drains, then leaves.
+	if err := tc.nodes[0].Remove(ctx, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range keys {
+		mustGet(t, tc.nodes[2], "b", fmt.Sprint("k", i), fmt.Sprint("v", i))
+	}
+	tc.healAll()
+	tc.healAll()
+	if st := tc.nodes[1].reg.view().byID["n1"].State; st != stateRemoved {
+		t.Fatalf("n1 is %s after draining", st)
+	}
+	for i := range keys {
+		if vs := tc.localVersions(1, "b", fmt.Sprint("k", i)); len(vs) != 0 {
+			t.Fatalf("drained node still holds k%d", i)
+		}
+	}
+	checkPlacement("after remove")
+	st := tc.nodes[0].Status(ctx)
+	if len(st.Members) != 4 || st.Replicas != 3 {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+func TestRemoveDeadNode(t *testing.T) {
+	tc := startCluster(t, 4)
+	ctx := context.Background()
+	mustCreate(t, tc.nodes[0], "b")
+	for i := range 20 {
+		put(t, tc.nodes[0], "b", fmt.Sprint("k", i), "v")
+	}
+	tc.stop(3)
+	if err := tc.nodes[0].Remove(ctx, "n3"); err != nil {
+		t.Fatal(err)
+	}
+	tc.healAll()
+	for i := range 20 {
+		if got := tc.holders("b", fmt.Sprint("k", i), ""); got != 3 {
+			t.Fatalf("k%d has %d replicas after removing a dead node", i, got)
+		}
+	}
+}
+
+// A node whose clock is far behind still orders its writes after the
+// ones it has seen.
+func TestClockSkew(t *testing.T) {
+	tc := startCluster(t, 3, func(i int, c *Config) {
+		if i == 2 {
+			c.ClockOffset = -10 * time.Minute
+		}
+	})
+	ctx := context.Background()
+	mustCreate(t, tc.nodes[0], "b")
+	if err := tc.nodes[0].SetBucketVersioning(ctx, "b", store.VersioningEnabled); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		put(t, tc.nodes[0], "b", "k", fmt.Sprint("fast", i))
+		v := put(t, tc.nodes[2], "b", "k", fmt.Sprint("slow", i))
+		got := mustGet(t, tc.nodes[1], "b", "k", fmt.Sprint("slow", i))
+		if got.VersionID != v.VersionID {
+			t.Fatalf("latest is %s, want %s", got.VersionID, v.VersionID)
+		}
+	}
+	// Unversioned overwrites too.
+	put(t, tc.nodes[0], "b", "u", "fast")
+	put(t, tc.nodes[2], "b", "u", "slow")
+	mustGet(t, tc.nodes[0], "b", "u", "slow")
+}
+
+// Two coordinators racing to create one bucket: exactly one wins.
+func TestCreateBucketRace(t *testing.T) {
+	tc := startCluster(t, 3)
+	ctx := context.Background()
+	for round := range 5 {
+		name := fmt.Sprint("race", round)
+		errs := make(chan error, 3)
+		for _, nd := range tc.nodes {
+			go func() { errs <- nd.CreateBucket(ctx, name) }()
+		}
+		wins := 0
+		for range tc.nodes {
+			err := <-errs
+			switch {
+			case err == nil:
+				wins++
+			case errors.Is(err, store.ErrBucketExists), errors.Is(err, store.ErrUnavailable):
+			default:
+				t.Fatalf("create: %v", err)
+			}
+		}
+		if wins > 1 {
+			t.Fatalf("round %d: %d creators won", round, wins)
+		}
+		tc.healAll()
+		_, err := tc.nodes[0].GetBucket(ctx, name)
+		if (wins == 1) != (err == nil) {
+			t.Fatalf("round %d: %d wins, get bucket: %v", round, wins, err)
+		}
+	}
+}
+
+// A bucket created while a node was down reaches it through healing, with
+// its versioning state.
+func TestBucketHealing(t *testing.T) {
+	tc := startCluster(t, 3)
+	ctx := context.Background()
+	tc.stop(2)
+	mustCreate(t, tc.nodes[0], "late")
+	if err := tc.nodes[1].SetBucketVersioning(ctx, "late", store.VersioningEnabled); err != nil {
+		t.Fatal(err)
+	}
+	tc.restart(2)
+	// Known at once through the others…
+	if b, err := tc.nodes[2].GetBucket(ctx, "late"); err != nil || b.Versioning != store.VersioningEnabled {
+		t.Fatalf("get bucket on the returning node: %+v %v", b, err)
+	}
+	// …and stored there after healing.
+	tc.healAll()
+	if b, err := tc.stores[2].GetBucket(ctx, "late"); err != nil || b.Versioning != store.VersioningEnabled {
+		t.Fatalf("healed bucket: %+v %v", b, err)
+	}
+}
+
+func TestMultipartWithNodeDown(t *testing.T) {
+	tc := startCluster(t, 3)
+	ctx := context.Background()
+	mustCreate(t, tc.nodes[0], "b")
+	up, err := tc.nodes[0].CreateMultipartUpload(ctx, "b", "mp", store.ObjectMeta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1 := strings.Repeat("x", 200)
+	pi1, err := tc.nodes[1].UploadPart(ctx, "b", "mp", up.UploadID, 1, strings.NewReader(p1), 200, store.PartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.stop(2) // misses part 2
+	pi2, err := tc.nodes[0].UploadPart(ctx, "b", "mp", up.UploadID, 2, strings.NewReader("end"), 3, store.PartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.restart(2)
+	info, err := tc.nodes[2].CompleteMultipartUpload(ctx, "b", "mp", up.UploadID,
+		[]store.CompletePart{{Number: 1, ETag: pi1.ETag}, {Number: 2, ETag: pi2.ETag}}, store.CompleteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.healAll()
+	if got := tc.holders("b", "mp", internalOf(info)); got != 3 {
+		t.Fatalf("completed object on %d nodes", got)
+	}
+	for _, nd := range tc.nodes {
+		mustGet(t, nd, "b", "mp", p1+"end")
+		_, got, err := get(t, nd, "b", "mp", store.GetOptions{PartNumber: 2})
+		if err != nil || got != "end" {
+			t.Fatalf("part 2 via %s: %q %v", nd.id, got, err)
+		}
+	}
+	lu, err := tc.nodes[0].ListMultipartUploads(ctx, "b", store.ListUploadsOptions{MaxUploads: 10})
+	if err != nil || len(lu.Uploads) != 0 {
+		t.Fatalf("uploads left: %+v %v", lu, err)
+	}
+}
+
+// A permanently deleted version is not resurrected by a replica that
+// missed the delete.
+func TestTombstones(t *testing.T) {
+	tc := startCluster(t, 3)
+	ctx := context.Background()
+	mustCreate(t, tc.nodes[0], "b")
+	if err := tc.nodes[0].SetBucketVersioning(ctx, "b", store.VersioningEnabled); err != nil {
+		t.Fatal(err)
+	}
+	v1 := put(t, tc.nodes[0], "b", "k", "one")
+	put(t, tc.nodes[0], "b", "k", "two")
+	tc.stop(2)
+	if _, err := tc.nodes[0].DeleteObject(ctx, "b", "k", store.DeleteOptions{VersionID: v1.VersionID}); err != nil {
+		t.Fatal(err)
+	}
+	tc.restart(2)
+	tc.healAll()
+	if got := tc.holders("b", "k", v1.VersionID); got != 0 {
+		t.Fatalf("deleted version on %d nodes after heal", got)
+	}
+}
