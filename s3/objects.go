@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/textproto"
@@ -242,8 +243,35 @@ func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, c *call, he
 	if err != nil {
 		return err
 	}
+	for attempt := 0; ; attempt++ {
+		err := s.serveOnce(w, r, c, req, head)
+		if !errors.Is(err, errVersionChanged) || attempt == 2 {
+			return err
+		}
+	}
+}
+
+// errVersionChanged: the version resolved for a ranged read was replaced
+// before its body was opened; serveObject starts over.
+var errVersionChanged = errors.New("object version replaced during read")
+
+func (s *Server) serveOnce(w http.ResponseWriter, r *http.Request, c *call, req readRequest, head bool) error {
 	ctx := r.Context()
-	info, err := s.backend.HeadObject(ctx, c.bucket, c.key, store.GetOptions{VersionID: req.versionID})
+	var (
+		info store.ObjectInfo
+		rc   io.ReadCloser
+		err  error
+	)
+	whole := !req.hasRange && req.partNumber == 0
+	if head || !whole {
+		info, err = s.backend.HeadObject(ctx, c.bucket, c.key, store.GetOptions{VersionID: req.versionID})
+	} else {
+		// Plain GET: one lookup gives the metadata and the body.
+		info, rc, err = s.backend.GetObject(ctx, c.bucket, c.key, store.GetOptions{VersionID: req.versionID})
+	}
+	if rc != nil {
+		defer rc.Close()
+	}
 	if err != nil {
 		return s.deleteMarkerError(ctx, w.Header(), c, req.versionID, info, err)
 	}
@@ -271,6 +299,17 @@ func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, c *call, he
 		}
 		rng, status = &rg, http.StatusPartialContent
 	}
+	if !head && rc == nil {
+		got, body, err := s.backend.GetObject(ctx, c.bucket, c.key, store.GetOptions{VersionID: info.VersionID, Range: rng})
+		if err != nil {
+			return err
+		}
+		defer body.Close()
+		if got.ETag != info.ETag || got.Size != info.Size {
+			return errVersionChanged
+		}
+		rc = body
+	}
 	length := info.Size
 	if rng != nil {
 		length = rng.Length
@@ -280,18 +319,12 @@ func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, c *call, he
 	setObjectHeaders(h, info, checksums)
 	applyResponseOverrides(h, r)
 	h.Set("Content-Length", strconv.FormatInt(length, 10))
+	w.WriteHeader(status)
 	if head {
-		w.WriteHeader(status)
 		return nil
 	}
-	_, rc, err := s.backend.GetObject(ctx, c.bucket, c.key, store.GetOptions{VersionID: info.VersionID, Range: rng})
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	w.WriteHeader(status)
 	if _, err := io.CopyN(w, rc, length); err != nil {
-		return err
+		return fmt.Errorf("stream %s/%s: %w", c.bucket, c.key, err)
 	}
 	return nil
 }
