@@ -24,6 +24,7 @@
 package s3
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -66,6 +67,34 @@ type Config struct {
 	// MaxXMLBody bounds every XML (and JSON policy) request body; larger
 	// bodies are refused. Default 4 MiB (a 1000-key DeleteObjects fits).
 	MaxXMLBody int64
+	// OnRequest, when set, is called once per finished request (after the
+	// response was written, on the serving goroutine), for metrics. It must
+	// not block.
+	OnRequest func(RequestSummary)
+}
+
+// RequestSummary describes one finished request, as logged.
+type RequestSummary struct {
+	RequestID  string
+	Operation  string // "PutObject", "HealthLive", "Unknown" when no route matched
+	Method     string
+	Bucket     string
+	Key        string
+	Status     int
+	BytesIn    int64 // decoded request body bytes read
+	BytesOut   int64 // response body bytes written
+	Duration   time.Duration
+	AccessKey  string
+	RemoteAddr string
+}
+
+type ctxKey struct{}
+
+// RequestID returns the S3 request ID of the request ctx belongs to ("" if
+// none): the object layer can log it or pass it on to peers.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(ctxKey{}).(string)
+	return id
 }
 
 // DefaultConfig returns a Config with defaults filled in; the caller sets
@@ -239,6 +268,7 @@ func (s *Server) ServeHTTP(hw http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amz-id-2", base64.StdEncoding.EncodeToString(sum[:]))
 	w.Header().Set("Server", "BucketDB")
 
+	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, c.id))
 	defer s.accessLog(w, r, c, start)
 	defer func() {
 		if p := recover(); p != nil {
@@ -357,25 +387,33 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, c *call, err
 	_, _ = w.Write(body)
 }
 
-// accessLog writes the one structured line per request.
+// accessLog writes the one structured line per request and reports it to
+// Config.OnRequest.
 func (s *Server) accessLog(w *responseWriter, r *http.Request, c *call, start time.Time) {
-	status := w.status
-	if status == 0 {
-		status = http.StatusOK
+	sum := RequestSummary{
+		RequestID: c.id, Operation: c.op, Method: r.Method, Bucket: c.bucket, Key: c.key,
+		Status: w.status, BytesIn: c.in.n, BytesOut: w.n, Duration: time.Since(start),
+		AccessKey: c.accessKey, RemoteAddr: r.RemoteAddr,
+	}
+	if sum.Status == 0 {
+		sum.Status = http.StatusOK
 	}
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "s3 request",
-		slog.String("request_id", c.id),
-		slog.String("operation", c.op),
-		slog.String("method", r.Method),
-		slog.String("bucket", c.bucket),
-		slog.String("key", c.key),
-		slog.Int("status", status),
-		slog.Int64("bytes_in", c.in.n),
-		slog.Int64("bytes_out", w.n),
-		slog.Duration("duration", time.Since(start)),
-		slog.String("access_key", c.accessKey),
-		slog.String("remote_addr", r.RemoteAddr),
+		slog.String("request_id", sum.RequestID),
+		slog.String("operation", sum.Operation),
+		slog.String("method", sum.Method),
+		slog.String("bucket", sum.Bucket),
+		slog.String("key", sum.Key),
+		slog.Int("status", sum.Status),
+		slog.Int64("bytes_in", sum.BytesIn),
+		slog.Int64("bytes_out", sum.BytesOut),
+		slog.Duration("duration", sum.Duration),
+		slog.String("access_key", sum.AccessKey),
+		slog.String("remote_addr", sum.RemoteAddr),
 	)
+	if s.cfg.OnRequest != nil {
+		s.cfg.OnRequest(sum)
+	}
 }
 
 // writeXML renders v as an XML document with the given status.

@@ -419,3 +419,40 @@ func TestVirtualHostStyle(t *testing.T) {
 		t.Fatal("vhost request not attributed to bucket/key")
 	}
 }
+
+type ctxCaptureBackend struct {
+	Backend
+	mu  sync.Mutex
+	ids []string
+}
+
+func (b *ctxCaptureBackend) ListBuckets(ctx context.Context) ([]store.BucketInfo, error) {
+	b.mu.Lock()
+	b.ids = append(b.ids, RequestID(ctx))
+	b.mu.Unlock()
+	return b.Backend.ListBuckets(ctx)
+}
+
+func TestOnRequestAndContextRequestID(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		sums []RequestSummary
+	)
+	capture := &ctxCaptureBackend{}
+	e := newTestServer(t,
+		withConfig(func(c *Config) {
+			c.OnRequest = func(s RequestSummary) { mu.Lock(); sums = append(sums, s); mu.Unlock() }
+		}),
+		withBackend(func(b Backend) Backend { capture.Backend = b; return capture }))
+	rr := e.do("GET", "/", nil)
+	wantError(t, e.do("GET", "/nob/k", nil), 404, "NoSuchBucket")
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sums) != 2 || sums[0].Operation != "ListBuckets" || sums[0].Status != 200 || sums[0].BytesOut != int64(len(rr.body)) ||
+		sums[1].Operation != "GetObject" || sums[1].Status != 404 || sums[1].Bucket != "nob" || sums[1].Key != "k" {
+		t.Fatalf("summaries %+v", sums)
+	}
+	if len(capture.ids) != 1 || capture.ids[0] != rr.header.Get("x-amz-request-id") {
+		t.Fatalf("backend saw request IDs %v, response had %q", capture.ids, rr.header.Get("x-amz-request-id"))
+	}
+}
