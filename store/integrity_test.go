@@ -241,3 +241,50 @@ func TestOrphanSweep(t *testing.T) {
 		t.Fatal("object damaged by GC")
 	}
 }
+
+// cancelReader cancels its context after the first read.
+type cancelReader struct {
+	r      io.Reader
+	cancel context.CancelFunc
+}
+
+func (c *cancelReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.cancel()
+	return n, err
+}
+
+func TestCanceledPutStoresNothing(t *testing.T) {
+	s := newTestStore(t)
+	mustBucket(t, s, "b", VersioningOff)
+	ctx, cancel := context.WithCancel(context.Background())
+	data := randBytes(10*blockSize, 1)
+	_, err := s.PutObject(ctx, "b", "k", &cancelReader{r: bytes.NewReader(data), cancel: cancel}, int64(len(data)), PutOptions{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	if err := headErr(s, "b", "k", ""); !errors.Is(err, ErrNoSuchKey) {
+		t.Fatalf("object visible after canceled put: %v", err)
+	}
+	if n := dataBytes(t, s); n != 0 {
+		t.Fatalf("canceled put left %d bytes", n)
+	}
+}
+
+func TestBackgroundGCRuns(t *testing.T) {
+	s := newTestStore(t, func(c *Config) { c.GCInterval = 20 * time.Millisecond; c.OrphanGrace = time.Nanosecond })
+	<-s.sweepDone // so that only the GC loop can remove the orphan
+	orphan := plantOrphan(t, s, time.Hour)
+	ran := func() bool {
+		s.gcMu.Lock()
+		defer s.gcMu.Unlock()
+		return !s.lastGC.At.IsZero()
+	}
+	deadline := time.Now().Add(20 * time.Second) // a bound against hanging, not a speed check
+	for (exists(orphan) || !ran()) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if exists(orphan) || !ran() {
+		t.Fatalf("background GC did not run: orphan exists=%v", exists(orphan))
+	}
+}

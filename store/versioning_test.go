@@ -184,6 +184,17 @@ func TestPinnedDecisions(t *testing.T) {
 		t.Fatalf("null version: %q %s", got, info.InternalVersionID)
 	}
 	assertVersions(t, s, "b", []string{"k:null:latest", "k:" + mid + ":dm", "k:" + newer, "k:" + older})
+	// The null version is also reachable by its internal ID (replicas use it).
+	if info, err := s.HeadObject(ctx, "b", "k", GetOptions{VersionID: n2}); err != nil || info.VersionID != NullVersionID {
+		t.Fatalf("head null by internal ID: %+v %v", info, err)
+	}
+	if res, err := s.DeleteObject(ctx, "b", "k", DeleteOptions{VersionID: n2}); err != nil || res.VersionID != NullVersionID {
+		t.Fatalf("delete null by internal ID: %+v %v", res, err)
+	}
+	if err := headErr(s, "b", "k", NullVersionID); !errors.Is(err, ErrNoSuchVersion) {
+		t.Fatalf("null pointer left behind: %v", err)
+	}
+	assertVersions(t, s, "b", []string{"k:" + mid + ":dm:latest", "k:" + newer, "k:" + older})
 }
 
 func TestListVersionsPaging(t *testing.T) {
