@@ -242,14 +242,16 @@ func checkConditions(txn *badger.Txn, bucket, key string, latest *latestRecord, 
 	return nil
 }
 
-// etagMatches compares an ETag as sent (quotes optional, "*" = any) with a
-// stored one.
+// etagMatches compares an ETag condition as sent (a comma-separated list;
+// quotes and a weak W/ prefix optional; "*" = any) with a stored ETag.
 func etagMatches(sent, stored string) bool {
-	sent = strings.TrimSpace(sent)
-	if sent == "*" {
-		return true
+	for _, e := range strings.Split(sent, ",") {
+		e = strings.TrimPrefix(strings.TrimSpace(e), "W/")
+		if e == "*" || strings.EqualFold(strings.Trim(e, `"`), stored) {
+			return true
+		}
 	}
-	return strings.Trim(sent, `"`) == stored
+	return false
 }
 
 func getFence(txn *badger.Txn, bucket, key string) (uint64, error) {

@@ -139,3 +139,17 @@ func TestTags(t *testing.T) {
 		t.Fatalf("tag a deleted key: %v", err)
 	}
 }
+
+func TestETagMatches(t *testing.T) {
+	for _, tc := range []struct {
+		sent string
+		want bool
+	}{
+		{"abc", true}, {`"abc"`, true}, {"*", true}, {`W/"abc"`, true}, {`"x", "abc"`, true},
+		{"ABC", true}, {"abd", false}, {`"x","y"`, false}, {"", false},
+	} {
+		if got := etagMatches(tc.sent, "abc"); got != tc.want {
+			t.Errorf("etagMatches(%q) = %v", tc.sent, got)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -231,7 +232,13 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		nv.tags = tags
 		return err
 	}
-	if err := s.commit(ctx, nv); err != nil {
+	err = s.commit(ctx, nv)
+	if errors.Is(err, errStale) {
+		// A replica got a null version older than its own: consume the
+		// upload, keep the newer null version.
+		return nv.rec.info(bucket, key), s.AbortMultipartUpload(ctx, bucket, key, uploadID)
+	}
+	if err != nil {
 		return ObjectInfo{}, err
 	}
 	s.removeFiles(unused)
@@ -273,7 +280,7 @@ func (s *Store) assemble(txn *badger.Txn, nv *newVersion, uploadID string, parts
 		if err != nil {
 			return nil, nil, err
 		}
-		if p == nil || strings.Trim(strings.TrimSpace(cp.ETag), `"`) != p.ETag {
+		if p == nil || !strings.EqualFold(strings.Trim(strings.TrimSpace(cp.ETag), `"`), p.ETag) {
 			return nil, nil, fmt.Errorf("%w: part %d missing or ETag mismatch", ErrInvalidPart, cp.Number)
 		}
 		if i < len(parts)-1 && p.Size < s.cfg.MinPartSize {

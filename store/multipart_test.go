@@ -220,3 +220,24 @@ func TestListPartsAndUploads(t *testing.T) {
 		t.Fatalf("delimited uploads %+v %v", res, err)
 	}
 }
+
+func TestCompleteStaleNullVersion(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	mustBucket(t, s, "b", VersioningSuspended)
+	older, newer := NewVersionID(s.Clock().Now()), NewVersionID(s.Clock().Now())
+	mustPut(t, s, "b", "k", []byte("newer"), PutOptions{VersionID: newer, Null: true})
+	up, cps := uploadParts(t, s, "b", "k", []byte("older"))
+	if _, err := s.CompleteMultipartUpload(ctx, "b", "k", up.UploadID, cps, CompleteOptions{VersionID: older, Null: true}); err != nil {
+		t.Fatalf("stale completion: %v", err)
+	}
+	if _, got := mustGet(t, s, "b", "k", GetOptions{}); string(got) != "newer" {
+		t.Fatalf("stale null version won: %q", got)
+	}
+	if _, err := s.ListParts(ctx, "b", "k", up.UploadID, ListPartsOptions{}); !errors.Is(err, ErrNoSuchUpload) {
+		t.Fatalf("upload left behind: %v", err)
+	}
+	if n := dataBytes(t, s); n != 0 {
+		t.Fatalf("%d data bytes left", n)
+	}
+}
