@@ -117,7 +117,7 @@ func TestStagedButRefused(t *testing.T) {
 	ctx := context.Background()
 	mustCreate(t, tc.nodes[0], "b")
 	put(t, tc.nodes[0], "b", "k", "old")
-	tc.net.fail = func(from, to, op string) error {
+	tc.net.fail = func(_ context.Context, from, to, op string) error {
 		if to != "n0" && strings.HasSuffix(op, "PrepareRequest") {
 			return fmt.Errorf("%w: injected", errUnreachable)
 		}
@@ -414,5 +414,30 @@ func TestTombstones(t *testing.T) {
 	tc.healAll()
 	if got := tc.holders("b", "k", v1.VersionID); got != 0 {
 		t.Fatalf("deleted version on %d nodes after heal", got)
+	}
+}
+
+// A replica that stops reading a streamed body is dropped after
+// StallTimeout; the write completes on the others.
+func TestStalledReplica(t *testing.T) {
+	tc := startCluster(t, 3, func(i int, c *Config) { c.StallTimeout = 200 * time.Millisecond })
+	mustCreate(t, tc.nodes[0], "b")
+	tc.net.fail = func(ctx context.Context, from, to, op string) error {
+		if to == "n2" && strings.HasSuffix(op, "PrepareRequest") {
+			<-ctx.Done() // hangs without reading the body
+			return ctx.Err()
+		}
+		return nil
+	}
+	body := strings.Repeat("z", 3<<20)
+	info := put(t, tc.nodes[0], "b", "big", body)
+	tc.net.fail = nil
+	mustGet(t, tc.nodes[1], "b", "big", body)
+	if got := tc.holders("b", "big", internalOf(info)); got != 2 {
+		t.Fatalf("written to %d replicas", got)
+	}
+	tc.healAll()
+	if got := tc.holders("b", "big", internalOf(info)); got != 3 {
+		t.Fatalf("after heal on %d replicas", got)
 	}
 }

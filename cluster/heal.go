@@ -64,9 +64,12 @@ func (n *Node) healLoop() {
 	}
 }
 
-func (n *Node) localStats() NodeStats {
+func (n *Node) localStats(ctx context.Context) NodeStats {
 	s := NodeStats{Objects: n.heal.objects.Load(), Bytes: n.heal.bytes.Load(),
 		Backlog: n.heal.backlog.Load(), Healing: n.heal.running.Load()}
+	if st, err := n.st.Stats(ctx); err == nil {
+		s.Objects, s.Versions, s.Bytes = st.Objects, st.Versions, st.Bytes
+	}
 	if t := n.heal.last.Load(); t > 0 {
 		s.LastHeal = time.Unix(0, t).UTC()
 	}

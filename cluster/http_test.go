@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -139,14 +140,43 @@ func TestHTTPCluster(t *testing.T) {
 	if _, _, err := get(t, c, "bk", "missing", store.GetOptions{}); !errors.Is(err, store.ErrNoSuchKey) {
 		t.Fatalf("missing key through the wire: %v", err)
 	}
+	// The admin endpoints, signed with the secret.
+	req, _ := http.NewRequest(http.MethodGet, "http://"+c.cfg.S3Addr+AdminStatusPath, nil)
+	SignAdminRequest(req, "s3cret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st ClusterStatus
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || len(st.Members) != 3 || st.Self != "c" {
+		t.Fatalf("admin status %s: %+v %v", resp.Status, st, err)
+	}
+	var objects int64
+	for _, m := range st.Members {
+		objects += m.Objects
+	}
+	if objects != 9 {
+		t.Fatalf("status counts %d objects, want 3 keys x 3 replicas", objects)
+	}
+	req, _ = http.NewRequest(http.MethodGet, "http://"+c.cfg.S3Addr+AdminStatusPath, nil)
+	SignAdminRequest(req, "wrong")
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("status with a wrong secret: %s", resp.Status)
+	}
 	// Another secret cannot join.
 	dir := t.TempDir()
-	st := openStore(t, filepath.Join(dir, "store"))
-	defer st.Close()
+	xst := openStore(t, filepath.Join(dir, "store"))
+	defer xst.Close()
 	cfg := DefaultConfig()
 	cfg.NodeID, cfg.DataDir, cfg.Secret = "x", filepath.Join(dir, "cluster"), "other"
 	cfg.GossipAddr, cfg.Join, cfg.HealInterval = freePort(t), seed, -1
-	if x, err := New(cfg, st); err == nil {
+	if x, err := New(cfg, xst); err == nil {
 		x.Close()
 		t.Fatal("a node with another secret joined")
 	}

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -70,10 +71,13 @@ func (n *Node) openCursors(ctx context.Context, bucket string, mk func(Replica, 
 	for range ms {
 		r := <-ch
 		if r.err != nil {
-			if definitive(r.err) {
+			if errors.Is(r.err, store.ErrNoSuchBucket) {
 				// A member that does not know the bucket (it missed the
 				// creation) has nothing to list.
 				continue
+			}
+			if definitive(r.err) {
+				return nil, r.err
 			}
 			errs = append(errs, r.err)
 			continue

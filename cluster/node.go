@@ -197,12 +197,14 @@ func deriveSecret(secret string) []byte {
 func (n *Node) ID() string { return n.id }
 
 // Handler serves the node-to-node RPC under /_bucketdb/rpc/ and the admin
-// status under /_bucketdb/admin/status, both authenticated with the cluster
-// secret. Mount it before the S3 router, on the listener at RPCAddr.
+// endpoints (AdminStatusPath, AdminRemovePath), all authenticated with the
+// cluster secret. Mount it before the S3 router, on the listener at RPCAddr;
+// IsInternal tells which requests are its.
 func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(rpcPrefix, n.rpc)
 	mux.HandleFunc(adminStatusPath, n.serveStatus)
+	mux.HandleFunc(adminRemovePath, n.serveRemove)
 	return mux
 }
 

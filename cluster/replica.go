@@ -279,8 +279,11 @@ type MembersResponse struct {
 
 // NodeStats is what a node holds.
 type NodeStats struct {
-	Objects int64
-	Bytes   int64
+	// Objects are keys whose latest version is not a delete marker;
+	// Versions counts every version; Bytes their logical size.
+	Objects  int64
+	Versions int64
+	Bytes    int64
 	// Backlog is the number of versions its last anti-entropy pass found
 	// missing or misplaced elsewhere and not yet repaired.
 	Backlog int64

@@ -16,6 +16,7 @@ import (
 const (
 	rpcPrefix       = "/_bucketdb/rpc/"
 	adminStatusPath = "/_bucketdb/admin/status"
+	adminRemovePath = "/_bucketdb/admin/remove"
 
 	hdrRequest = "X-Bucketdb-Request" // base64 JSON request of a streaming call
 	hdrResult  = "X-Bucketdb-Result"  // base64 JSON reply of a GET
@@ -134,7 +135,11 @@ func (s *rpcServer) serveGet(w http.ResponseWriter, r *http.Request) {
 	defer rc.Close()
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.WriteHeader(http.StatusOK)
-	io.Copy(w, rc)
+	if _, err := io.Copy(w, rc); err != nil {
+		// Break the connection so the reader sees an error, never a
+		// silently short body.
+		panic(http.ErrAbortHandler)
+	}
 }
 
 func encodeHeader(v any) (string, error) {

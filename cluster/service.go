@@ -20,7 +20,7 @@ type service struct {
 	tombs *tombstones
 	reg   *registry
 	clock *store.Clock
-	stats func() NodeStats
+	stats func(context.Context) NodeStats
 }
 
 var _ Replica = (*service)(nil)
@@ -270,5 +270,5 @@ func (s *service) Members(ctx context.Context, req MembersRequest) (MembersRespo
 }
 
 func (s *service) Stats(ctx context.Context, _ Empty) (NodeStats, error) {
-	return s.stats(), nil
+	return s.stats(ctx), nil
 }

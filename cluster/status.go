@@ -28,12 +28,13 @@ type MemberStatus struct {
 	State string
 	// Lifecycle is active, leaving or removed.
 	Lifecycle string
-	// Objects and Bytes are the versions (delete markers excluded) and
-	// bytes the member held at its last anti-entropy pass; Backlog is what
-	// that pass found missing on other replicas and could not repair yet.
-	Objects, Bytes, Backlog int64
-	Healing                 bool
-	LastHeal                time.Time
+	// Objects (keys whose latest version is not a delete marker), Versions
+	// and Bytes are what the member's store holds now; Backlog is what its
+	// last anti-entropy pass found missing on other replicas (or could not
+	// check, a replica being down) and could not repair yet.
+	Objects, Versions, Bytes, Backlog int64
+	Healing                           bool
+	LastHeal                          time.Time
 	// Error is set when the member's figures could not be fetched.
 	Error string `json:",omitempty"`
 }
@@ -62,7 +63,7 @@ func (n *Node) Status(ctx context.Context) ClusterStatus {
 				out[i].Error = err.Error()
 				return
 			}
-			out[i].Objects, out[i].Bytes, out[i].Backlog = s.Objects, s.Bytes, s.Backlog
+			out[i].Objects, out[i].Versions, out[i].Bytes, out[i].Backlog = s.Objects, s.Versions, s.Bytes, s.Backlog
 			out[i].Healing, out[i].LastHeal = s.Healing, s.LastHeal
 		}()
 	}
@@ -72,6 +73,23 @@ func (n *Node) Status(ctx context.Context) ClusterStatus {
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	st.Members = out
 	return st
+}
+
+// serveRemove serves POST /_bucketdb/admin/remove?node=ID (signed).
+func (n *Node) serveRemove(w http.ResponseWriter, r *http.Request) {
+	if err := verify(r, n.secret, time.Now()); err != nil {
+		http.Error(w, "admin: "+err.Error(), http.StatusForbidden)
+		return
+	}
+	if r.Method != http.MethodPost {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if err := n.Remove(r.Context(), r.URL.Query().Get("node")); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // serveStatus serves GET /_bucketdb/admin/status (signed with the cluster
@@ -91,8 +109,17 @@ func (n *Node) serveStatus(w http.ResponseWriter, r *http.Request) {
 	enc.Encode(n.Status(r.Context()))
 }
 
-// SignAdminRequest signs a request to the admin endpoint with the cluster
-// secret (what `bucketdb cluster status` uses).
+// Admin endpoints served by Node.Handler, signed with SignAdminRequest:
+//
+//	GET  /_bucketdb/admin/status          -> ClusterStatus as JSON
+//	POST /_bucketdb/admin/remove?node=ID  -> 204 once the removal started
+const (
+	AdminStatusPath = adminStatusPath
+	AdminRemovePath = adminRemovePath
+)
+
+// SignAdminRequest signs a request to an admin endpoint with the cluster
+// secret (what `bucketdb cluster status` and `cluster remove` use).
 func SignAdminRequest(r *http.Request, secret string) {
 	sign(r, deriveSecret(secret), time.Now())
 }

@@ -21,7 +21,7 @@ type memNetwork struct {
 	down  map[string]bool
 	cut   map[[2]string]bool
 	// fail, when set, injects an error into a call (op is the method name).
-	fail func(from, to, op string) error
+	fail func(ctx context.Context, from, to, op string) error
 }
 
 func newMemNetwork() *memNetwork {
@@ -131,7 +131,7 @@ func memCall[Req, Resp any](ctx context.Context, c *memReplica, req Req, f func(
 	fail := c.t.net.fail
 	c.t.net.mu.Unlock()
 	if fail != nil {
-		if err := fail(c.t.from.id, c.to, fmt.Sprintf("%T", req)); err != nil {
+		if err := fail(ctx, c.t.from.id, c.to, fmt.Sprintf("%T", req)); err != nil {
 			return zero, err
 		}
 	}

@@ -329,16 +329,30 @@ func (n *Node) mutate(ctx context.Context, req PrepareRequest, body io.Reader, t
 	var first *CommitResponse
 	var cerrs []error
 	var failed []Member
-	for range prepared {
-		r := <-cch
-		if r.err == nil {
-			if first == nil {
-				first = &r.res
+	outstanding, oks := len(prepared), 0
+	var grace <-chan time.Time
+collect:
+	for outstanding > 0 {
+		select {
+		case r := <-cch:
+			outstanding--
+			if r.err == nil {
+				oks++
+				if first == nil {
+					first = &r.res
+				}
+			} else {
+				cerrs = append(cerrs, r.err)
+				failed = append(failed, r.m)
 			}
-			continue
+			if oks >= p.w && grace == nil && outstanding > 0 {
+				t := time.NewTimer(commitGrace)
+				defer t.Stop()
+				grace = t.C
+			}
+		case <-grace:
+			break collect // a slow replica commits in the background
 		}
-		cerrs = append(cerrs, r.err)
-		failed = append(failed, r.m)
 	}
 	if first == nil {
 		if err := commonDefinitive(cerrs); err != nil {
@@ -346,12 +360,28 @@ func (n *Node) mutate(ctx context.Context, req PrepareRequest, body io.Reader, t
 		}
 		return CommitResponse{}, unavailable("commit", 0, p.w, cerrs)
 	}
-	if len(failed) > 0 {
+	cleanup := func(failed []Member, cerrs []error) {
+		if len(failed) == 0 {
+			return
+		}
 		n.log.Warn("commit failed on some replicas", "bucket", req.Bucket, "key", req.Key, "err", errors.Join(cerrs...))
 		if req.Kind == opComplete {
 			n.abortUploadOn(failed, req.Bucket, req.Key, req.UploadID)
 		}
 		n.repairLater(req.Bucket, req.Key)
+	}
+	cleanup(failed, cerrs)
+	if outstanding > 0 {
+		n.goBackground(func(context.Context) {
+			var failed []Member
+			var cerrs []error
+			for ; outstanding > 0; outstanding-- {
+				if r := <-cch; r.err != nil {
+					failed, cerrs = append(failed, r.m), append(cerrs, r.err)
+				}
+			}
+			cleanup(failed, cerrs)
+		})
 	}
 	return *first, nil
 }
