@@ -240,42 +240,9 @@ func validateLifecycleRule(rule *LifecycleRule) error {
 	if rule.Expiration == nil && rule.NoncurrentVersionExpiration == nil && rule.AbortIncompleteMultipartUpload == nil {
 		return malformed("at least one action needs to be specified in a rule")
 	}
-	hasTag := false
-	if f := rule.Filter; f != nil {
-		n := 0
-		for _, set := range []bool{f.Prefix != nil, f.Tag != nil, f.ObjectSizeGreaterThan != nil, f.ObjectSizeLessThan != nil, f.And != nil} {
-			if set {
-				n++
-			}
-		}
-		if n > 1 {
-			return malformed("Filter must have exactly one of Prefix, Tag, ObjectSizeGreaterThan, ObjectSizeLessThan or And")
-		}
-		if f.Tag != nil {
-			hasTag = true
-			if err := validateTags(map[string]string{f.Tag.Key: f.Tag.Value}, 1); err != nil {
-				return err
-			}
-		}
-		if err := validateSizes(f.ObjectSizeGreaterThan, f.ObjectSizeLessThan, invalid); err != nil {
-			return err
-		}
-		if a := f.And; a != nil {
-			tags := make(map[string]string)
-			for _, t := range a.Tags {
-				if _, dup := tags[t.Key]; dup {
-					return ErrInvalidTag.WithMessage("Rule %q: duplicate tag key %q in And", rule.ID, t.Key)
-				}
-				tags[t.Key] = t.Value
-			}
-			if err := validateTags(tags, maxObjectTags); err != nil {
-				return err
-			}
-			hasTag = len(tags) > 0
-			if err := validateSizes(a.ObjectSizeGreaterThan, a.ObjectSizeLessThan, invalid); err != nil {
-				return err
-			}
-		}
+	hasTag, err := validateLifecycleFilter(rule.Filter, malformed, invalid)
+	if err != nil {
+		return err
 	}
 	if e := rule.Expiration; e != nil {
 		n := 0
@@ -320,6 +287,49 @@ func validateLifecycleRule(rule *LifecycleRule) error {
 		}
 	}
 	return nil
+}
+
+// validateLifecycleFilter checks a rule's Filter; hasTag reports a tag
+// condition (which some actions do not allow).
+func validateLifecycleFilter(f *LifecycleFilter, malformed, invalid func(string) error) (hasTag bool, err error) {
+	if f == nil {
+		return false, nil
+	}
+	n := 0
+	for _, set := range []bool{f.Prefix != nil, f.Tag != nil, f.ObjectSizeGreaterThan != nil, f.ObjectSizeLessThan != nil, f.And != nil} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		return false, malformed("Filter must have exactly one of Prefix, Tag, ObjectSizeGreaterThan, ObjectSizeLessThan or And")
+	}
+	if f.Tag != nil {
+		hasTag = true
+		if err := validateTags(map[string]string{f.Tag.Key: f.Tag.Value}, 1); err != nil {
+			return false, err
+		}
+	}
+	if err := validateSizes(f.ObjectSizeGreaterThan, f.ObjectSizeLessThan, invalid); err != nil {
+		return false, err
+	}
+	if a := f.And; a != nil {
+		tags := make(map[string]string)
+		for _, t := range a.Tags {
+			if _, dup := tags[t.Key]; dup {
+				return false, ErrInvalidTag.WithMessage("Duplicate tag key %q in a lifecycle filter.", t.Key)
+			}
+			tags[t.Key] = t.Value
+		}
+		if err := validateTags(tags, maxObjectTags); err != nil {
+			return false, err
+		}
+		hasTag = len(tags) > 0
+		if err := validateSizes(a.ObjectSizeGreaterThan, a.ObjectSizeLessThan, invalid); err != nil {
+			return false, err
+		}
+	}
+	return hasTag, nil
 }
 
 func validateSizes(gt, lt *int64, invalid func(string) error) error {
