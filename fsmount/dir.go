@@ -176,6 +176,11 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	}
 	e, exists, fresh := d.cached(name)
 	if !fresh {
+		if ch, ok := d.revalidateDir(ctx, name, out); ok {
+			return ch, 0
+		}
+	}
+	if !fresh {
 		var errno syscall.Errno
 		e, errno = d.probe(ctx, name)
 		if errno != 0 {
@@ -187,6 +192,37 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		return nil, syscall.ENOENT
 	}
 	return d.childFromEntry(ctx, e, out)
+}
+
+// revalidateDir confirms a known directory with a marker by a HEAD of the
+// marker: much cheaper than listing its prefix, and a directory wins over
+// a same-named object anyway.
+func (d *dirNode) revalidateDir(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, bool) {
+	ch := d.GetChild(name)
+	if ch == nil {
+		return nil, false
+	}
+	dn, ok := ch.Operations().(*dirNode)
+	if !ok {
+		return nil, false
+	}
+	dn.mu.Lock()
+	has := dn.hasMarker
+	dn.mu.Unlock()
+	prefix, ok := dn.keyPrefix()
+	if !has || !ok {
+		return nil, false
+	}
+	cctx, cancel := d.fsys.opCtx(ctx)
+	info, err := d.fsys.bucket.Stat(cctx, prefix)
+	cancel()
+	if err != nil {
+		return nil, false
+	}
+	a := d.fsys.cfg.attrsFromObject(info, syscall.S_IFDIR)
+	dn.setAttr(a)
+	d.fsys.entryOut(a, out)
+	return ch, true
 }
 
 // probe asks the server whether name is a directory or an object.

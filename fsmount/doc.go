@@ -1,0 +1,113 @@
+// Package fsmount is BucketDB's FUSE client: it mounts a bucket, or the keys
+// under a prefix of one, as a local directory (`bucketdb mount`). It is
+// built on go-fuse v2's fs package and speaks plain S3 through minio-go, so
+// it works against any BucketDB node and against any S3 server. It imports
+// nothing from the server packages.
+//
+// # Structure
+//
+// The file system consumes the small Bucket interface (bucket.go), which
+// S3Bucket implements over S3 (with retries, backoff and failover between
+// endpoints) and MemBucket in memory for tests. FS builds the tree on
+// demand: Lookup and Readdir create dirNode and fileNode inodes; an inode's
+// object key is its path below the mount root, so a rename in the kernel's
+// tree renames everything below it.
+//
+// # Mapping
+//
+//   - A directory is a "/"-delimited key prefix. mkdir writes a marker
+//     object "dir/" so empty directories persist; prefixes without a marker
+//     (implicit directories, e.g. from an S3 PUT of a/b/c) are directories
+//     too. Removing the last entry of an implicit directory first writes its
+//     marker, so the directory does not vanish. rmdir of a non-empty
+//     directory fails with ENOTEMPTY.
+//   - readdir is ListObjectsV2 with delimiter "/" across all pages, with the
+//     metadata=true extension (minio-go's WithMetadata) so that `ls -l` of N
+//     files costs no HEAD requests; against a server that returns no
+//     metadata in listings, each entry is HEADed instead. A listing answers
+//     lookups for max(--attr-ttl, 1s).
+//   - A file is an object. Attributes are stored as s3fs stores them:
+//     x-amz-meta-mode (decimal st_mode including the file-type bits),
+//     x-amz-meta-uid, x-amz-meta-gid, x-amz-meta-mtime and -ctime (decimal
+//     epoch seconds; rclone's fractional mtime is read too). Objects without
+//     them get --uid, --gid, --file-mode, --dir-mode and the object's
+//     Last-Modified time. chmod, chown and utimens persist: stored with the
+//     next upload of a file being written, otherwise at once by a CopyObject
+//     of the object onto itself with replaced metadata.
+//   - A symlink is an object whose body is the target and whose mode has
+//     S_IFLNK (s3fs's representation). Hard links fail with ENOTSUP.
+//     Extended attributes are not stored (reads find none, writes ENOTSUP).
+//   - rename of a file is a server-side copy then a delete (pending writes
+//     are uploaded first); of a directory, a copy of every key below it,
+//     then their deletion. The destination is replaced as POSIX says (a
+//     file by a file, an empty directory by a directory; ENOTEMPTY,
+//     EISDIR, ENOTDIR otherwise). S3 has no atomic rename: a crash in the
+//     middle of a directory rename leaves keys under both names.
+//
+// # Names
+//
+// Keys that cannot be file names are hidden, never shown twice and never
+// fatal:
+//   - a key with an empty segment (a//b) or a "." or ".." segment: the
+//     offending segment is not listed, so the key is unreachable;
+//   - a segment longer than 255 bytes or containing NUL: not listed; new
+//     names longer than 255 bytes fail with ENAMETOOLONG;
+//   - an object "x" next to a prefix "x/": the directory wins and the
+//     object is hidden (it is still there in S3);
+//   - an object "x" whose x-amz-meta-mode says S_IFDIR (an old s3fs
+//     directory object) is shown as the directory x.
+//
+// # Reads and writes
+//
+// Reads of a file without local changes are ranged GETs of fixed blocks
+// (Config.BlockSize) conditioned on the ETag, through a read cache shared
+// by every reader of the mount (bounded by Config.CacheBlocks) with
+// adaptive read-ahead: the window doubles while a file is read
+// sequentially, up to Config.MaxReadAhead blocks, and collapses on random
+// access. A read that finds the object changed re-reads its attributes and
+// retries with the new version.
+//
+// Writes of every kind (sequential, random, append, truncate, holes) go to
+// a sparse staging file per open dirty file in --cache-dir, unlinked at
+// creation so a crash leaves nothing. The staging file records which
+// ranges were written; the others come from the object (fetched with
+// If-Match at upload time) or are zeros past a truncation. All descriptors
+// of a file share its staging, so they see each other's writes. On flush
+// (every close), fsync and before rename the file is uploaded: one PUT up
+// to Config.PartSize, parallel multipart parts above. A writer that writes
+// sequentially from offset 0 streams: each full part is uploaded while it
+// writes, at most Config.UploadConcurrency in flight (the writer waits
+// beyond that), and its bytes are released from the staging file, so a
+// 10 GiB copy needs neither 10 GiB of memory nor of staging. Writing or
+// reading behind a streamed part completes the upload first and continues
+// from the new object. close returns EIO when the upload failed; fsync
+// returns only once the server committed the object.
+//
+// # Consistency
+//
+// Close-to-open: open revalidates a file older than --attr-ttl with a HEAD
+// and keeps the kernel's page cache only when the ETag is unchanged; entries
+// and attributes are cached by the kernel for --attr-ttl, so an object
+// written or deleted through S3 is seen at the latest one TTL later. Files
+// with local changes are never overridden by the server's view. statfs
+// reports a fixed 1 PiB capacity (S3 has no free-space notion) and
+// 255-byte names.
+//
+// # Errors
+//
+// FS.errnoOf is the one place errors become errno values (ENOENT, EEXIST,
+// EACCES, EROFS, ENAMETOOLONG, EIO, …); unknown errors become EIO and are
+// logged once. S3Bucket retries transient failures (5xx, connection
+// errors) with exponential backoff, moving to the next endpoint, and bounds
+// every wait (dial and response-header timeouts, per-operation deadlines),
+// so no operation hangs forever on a dead node.
+//
+// # Concurrency
+//
+// go-fuse calls node methods concurrently. A fileNode's io lock serialises
+// its content operations (write, upload, reads of staged data); nodeBase.mu
+// guards attributes; lock order is io then mu. Part uploads run on
+// goroutines owned by their streamUpload, which waits for them before it
+// completes or aborts; read-ahead goroutines are tracked by FS and waited
+// for by Close.
+package fsmount
