@@ -52,13 +52,14 @@ func BenchmarkHeadLatest(b *testing.B) {
 }
 
 func BenchmarkPut4KiB(b *testing.B) {
-	for _, inline := range []bool{true, false} {
-		b.Run(fmt.Sprintf("inline=%v", inline), func(b *testing.B) {
+	for _, tc := range []struct{ inline, sync bool }{{true, false}, {false, false}, {true, true}, {false, true}} {
+		b.Run(fmt.Sprintf("inline=%v/fsync=%v", tc.inline, tc.sync), func(b *testing.B) {
 			s := newTestStore(b, func(c *Config) {
 				c.InlineThreshold = 128 << 10
-				if !inline {
+				if !tc.inline {
 					c.InlineThreshold = -1
 				}
+				c.NoSync = !tc.sync
 			})
 			mustBucket(b, s, "b", VersioningOff)
 			data := randBytes(4096, 1)
