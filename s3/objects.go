@@ -165,8 +165,9 @@ func writeConditions(h http.Header) (store.Conditions, error) {
 		cond.IfNoneMatch = "*"
 	}
 	if v := h.Get("If-Match"); v != "" {
-		cond.IfMatch = trimETag(v)
-		if cond.IfMatch == "" {
+		// Passed as sent: the object layer matches ETag lists and "*".
+		cond.IfMatch = strings.TrimSpace(v)
+		if trimETag(cond.IfMatch) == "" {
 			return cond, ErrInvalidArgument.WithMessage("If-Match must name an ETag.")
 		}
 	}
@@ -499,7 +500,7 @@ func parseHTTPTime(v string) (time.Time, bool) {
 func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request, c *call) error {
 	opts := store.DeleteOptions{VersionID: r.URL.Query().Get("versionId")}
 	if v := r.Header.Get("If-Match"); v != "" {
-		opts.Cond.IfMatch = trimETag(v)
+		opts.Cond.IfMatch = strings.TrimSpace(v)
 	}
 	tok, err := fencingToken(r.Header)
 	if err != nil {

@@ -131,7 +131,7 @@ func TestConditionalWrites(t *testing.T) {
 	wantError(t, e.do("PUT", "/cond/k", []byte("v2"), "If-None-Match", "*"), 412, "PreconditionFailed")
 	etag := e.do("HEAD", "/cond/k", nil).header.Get("ETag")
 	wantError(t, e.do("PUT", "/cond/k", []byte("v2"), "If-Match", `"0123"`), 412, "PreconditionFailed")
-	if rr := e.do("PUT", "/cond/k", []byte("v2"), "If-Match", etag); rr.status != 200 {
+	if rr := e.do("PUT", "/cond/k", []byte("v2"), "If-Match", `"0123", `+etag); rr.status != 200 {
 		t.Fatalf("If-Match PUT: %d %s", rr.status, rr.body)
 	}
 	wantError(t, e.do("PUT", "/cond/k", []byte("v3"), fencingHeader, "abc"), 400, "InvalidArgument")
