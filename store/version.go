@@ -60,7 +60,7 @@ func (c *Clock) Observe(remote uint64) {
 func HLCTime(hlc uint64) time.Time { return time.UnixMilli(int64(hlc >> 16)).UTC() }
 
 // VersionIDLen is the length of every ID NewVersionID returns.
-const VersionIDLen = 2 * orderLen
+const VersionIDLen = 32 // hex of the 16-byte order
 
 // NewVersionID returns a 32-character lower-case hex ID: 8 bytes of hlc
 // (big-endian) then 8 random bytes. IDs sort lexicographically by hlc and are
