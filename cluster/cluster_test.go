@@ -432,10 +432,10 @@ func TestStalledReplica(t *testing.T) {
 	body := strings.Repeat("z", 3<<20)
 	info := put(t, tc.nodes[0], "b", "big", body)
 	tc.net.fail = nil
-	mustGet(t, tc.nodes[1], "b", "big", body)
 	if got := tc.holders("b", "big", internalOf(info)); got != 2 {
 		t.Fatalf("written to %d replicas", got)
 	}
+	mustGet(t, tc.nodes[1], "b", "big", body)
 	tc.healAll()
 	if got := tc.holders("b", "big", internalOf(info)); got != 3 {
 		t.Fatalf("after heal on %d replicas", got)
