@@ -17,6 +17,7 @@ type healState struct {
 	passMu  sync.Mutex // one pass at a time
 	running atomic.Bool
 	backlog atomic.Int64
+	retry   atomic.Bool // the last pass failed on a member that is alive
 	objects atomic.Int64
 	bytes   atomic.Int64
 	passes  atomic.Int64
@@ -61,6 +62,18 @@ func (n *Node) healLoop() {
 		if err := n.HealNow(n.ctx); err != nil && n.ctx.Err() == nil {
 			n.log.Warn("anti-entropy pass", "err", err)
 		}
+		if n.heal.retry.Load() {
+			// Work left (a replica was unreachable or still starting): try
+			// again soon rather than at the next interval.
+			retry := min(n.cfg.HealInterval, 3*time.Second)
+			n.goBackground(func(ctx context.Context) {
+				select {
+				case <-ctx.Done():
+				case <-time.After(retry):
+					n.heal.kick()
+				}
+			})
+		}
 	}
 }
 
@@ -103,6 +116,7 @@ func (n *Node) HealNow(ctx context.Context) error {
 	n.heal.objects.Store(w.objects)
 	n.heal.bytes.Store(w.bytes)
 	n.heal.backlog.Store(w.backlog)
+	n.heal.retry.Store(w.retry)
 	n.heal.passes.Add(1)
 	n.heal.last.Store(time.Now().UnixNano())
 	if self, _ := n.reg.get(n.id); self.State == stateLeaving && w.kept == 0 && w.backlog == 0 {
@@ -194,6 +208,7 @@ type walk struct {
 	bytes   int64
 	backlog int64
 	kept    int64 // versions still held that this node does not own
+	retry   bool  // a member that is alive could not be reached or written
 }
 
 // bucket walks one bucket in pages of complete keys.
@@ -300,10 +315,13 @@ func (w *walk) page(ctx context.Context, bucket, after, through string, ds []Dig
 			v := view(m)
 			if !v.ok {
 				w.backlog += int64(len(byKey[key]))
+				w.retry = w.retry || n.state(m.ID) != Dead
 				continue
 			}
 			if n.reconcile(ctx, bucket, key, self, m, byKey[key], v.vers[key], v.tombs[key], &w.backlog) {
 				confirmed++
+			} else {
+				w.retry = true
 			}
 		}
 		if mine {

@@ -214,13 +214,16 @@ func IsInternal(r *http.Request) bool {
 	return strings.HasPrefix(r.URL.Path, "/_bucketdb/")
 }
 
-// Close leaves gossip, stops background work and waits for it. It does not
-// close the store.
+// Close stops background work and waits for it, then leaves gossip. It
+// does not close the store; close the S3 listener first.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		n.cancel()
 		n.wg.Wait()
 		if n.det != nil {
+			// Announce the departure so that peers stop waiting for this
+			// node at once (it rejoins under the same ID on restart).
+			n.det.leave(time.Second)
 			n.det.close()
 		}
 		if t, ok := n.tr.(*httpTransport); ok {
