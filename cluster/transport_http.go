@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/bucketdb/bucketdb/reqid"
 	"github.com/bucketdb/bucketdb/store"
 )
 
@@ -84,6 +85,9 @@ func (c *httpReplica) do(ctx context.Context, op string, req any, body io.Reader
 	}
 	hr.Header.Set(hdrHLC, strconv.FormatUint(c.t.clock.Now(), 10))
 	hr.Header.Set(hdrNode, c.t.self)
+	if id := reqid.From(ctx); id != "" {
+		hr.Header.Set(reqid.Header, id) // the peer logs it with its part of the work
+	}
 	sign(hr, c.t.secret, time.Now())
 	resp, err := c.t.client.Do(hr)
 	if err != nil {

@@ -42,6 +42,8 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+
+	"github.com/bucketdb/bucketdb/reqid"
 )
 
 // s3NS is the XML namespace of S3 responses.
@@ -88,13 +90,11 @@ type RequestSummary struct {
 	RemoteAddr string
 }
 
-type ctxKey struct{}
-
 // RequestID returns the S3 request ID of the request ctx belongs to ("" if
-// none): the object layer can log it or pass it on to peers.
+// none): the object layer can log it or pass it on to peers. It is carried
+// with package reqid, which the layers below read without importing s3.
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(ctxKey{}).(string)
-	return id
+	return reqid.From(ctx)
 }
 
 // DefaultConfig returns a Config with defaults filled in; the caller sets
@@ -268,7 +268,7 @@ func (s *Server) ServeHTTP(hw http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amz-id-2", base64.StdEncoding.EncodeToString(sum[:]))
 	w.Header().Set("Server", "BucketDB")
 
-	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, c.id))
+	r = r.WithContext(reqid.With(r.Context(), c.id))
 	defer s.accessLog(w, r, c, start)
 	defer func() {
 		if p := recover(); p != nil {
