@@ -337,9 +337,22 @@ func TestCreateBucketRace(t *testing.T) {
 func TestBucketHealing(t *testing.T) {
 	tc := startCluster(t, 3)
 	ctx := context.Background()
+	mustCreate(t, tc.nodes[0], "early")
+	if err := tc.nodes[0].PutBucketConfig(ctx, "early", "cors", []byte("old")); err != nil {
+		t.Fatal(err)
+	}
+	if err := tc.nodes[0].PutBucketConfig(ctx, "early", "policy", []byte("p")); err != nil {
+		t.Fatal(err)
+	}
 	tc.stop(2)
 	mustCreate(t, tc.nodes[0], "late")
 	if err := tc.nodes[1].SetBucketVersioning(ctx, "late", store.VersioningEnabled); err != nil {
+		t.Fatal(err)
+	}
+	if err := tc.nodes[1].PutBucketConfig(ctx, "early", "cors", []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if err := tc.nodes[1].DeleteBucketConfig(ctx, "early", "policy"); err != nil {
 		t.Fatal(err)
 	}
 	tc.restart(2)
@@ -351,6 +364,12 @@ func TestBucketHealing(t *testing.T) {
 	tc.healAll()
 	if b, err := tc.stores[2].GetBucket(ctx, "late"); err != nil || b.Versioning != store.VersioningEnabled {
 		t.Fatalf("healed bucket: %+v %v", b, err)
+	}
+	if doc, err := tc.stores[2].GetBucketConfig(ctx, "early", "cors"); err != nil || string(doc) != "new" {
+		t.Fatalf("healed config: %q %v", doc, err)
+	}
+	if _, err := tc.stores[2].GetBucketConfig(ctx, "early", "policy"); !errors.Is(err, store.ErrNoSuchConfig) {
+		t.Fatalf("deleted config after healing: %v", err)
 	}
 }
 

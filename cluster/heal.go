@@ -194,8 +194,64 @@ func (n *Node) syncBuckets(ctx context.Context) error {
 			}
 			cancel()
 		}
+		n.syncConfigs(ctx, name, members, ok)
 	}
 	return nil
+}
+
+// syncConfigs makes every answering member hold the configuration
+// documents of bucket that a majority of members agree on (a document, or
+// its absence).
+func (n *Node) syncConfigs(ctx context.Context, bucket string, members int, ms []result[BucketResponse]) {
+	docs := map[string]map[string][]byte{} // member -> kind -> doc
+	kinds := map[string]bool{}
+	for _, a := range ms {
+		cctx, cancel := n.rpcCtx(ctx, 0)
+		r, err := n.replica(a.m).Bucket(cctx, BucketRequest{Op: bucketConfigs, Bucket: bucket})
+		cancel()
+		if err != nil {
+			continue
+		}
+		docs[a.m.ID] = r.Configs
+		for k := range r.Configs {
+			kinds[k] = true
+		}
+	}
+	for kind := range kinds {
+		votes := map[string]int{}
+		absent := 0
+		for _, cs := range docs {
+			if d, ok := cs[kind]; ok {
+				votes[string(d)]++
+			} else {
+				absent++
+			}
+		}
+		var want *string
+		for d, c := range votes {
+			if c >= majority(members) {
+				want = &d
+			}
+		}
+		if want == nil && absent < majority(members) {
+			continue // no majority either way
+		}
+		for _, a := range ms {
+			cs, ok := docs[a.m.ID]
+			if !ok {
+				continue
+			}
+			d, has := cs[kind]
+			cctx, cancel := n.rpcCtx(ctx, 0)
+			switch {
+			case want != nil && (!has || string(d) != *want):
+				n.replica(a.m).Bucket(cctx, BucketRequest{Op: bucketPutConfig, Bucket: bucket, Kind: kind, Doc: []byte(*want)})
+			case want == nil && has:
+				n.replica(a.m).Bucket(cctx, BucketRequest{Op: bucketDelConfig, Bucket: bucket, Kind: kind})
+			}
+			cancel()
+		}
+	}
 }
 
 // repairBucketsLater schedules a pass (a bucket is missing here).

@@ -45,6 +45,8 @@ func (s *service) Bucket(ctx context.Context, req BucketRequest) (BucketResponse
 		err = s.st.PutBucketConfig(ctx, req.Bucket, req.Kind, req.Doc)
 	case bucketDelConfig:
 		err = s.st.DeleteBucketConfig(ctx, req.Bucket, req.Kind)
+	case bucketConfigs:
+		r.Configs, err = s.st.BucketConfigs(ctx, req.Bucket)
 	default:
 		err = fmt.Errorf("%w: unknown bucket op %q", store.ErrInvalidArgument, req.Op)
 	}
