@@ -62,6 +62,7 @@ func adminAlive(ctx context.Context, s *Server) (int, error) {
 // cluster, every light case through every node and each heavy case through
 // one node (in turn).
 func TestClusterObjectSuite(t *testing.T) {
+	t.Parallel()
 	nodes := startCluster(t, 3)
 	for i, sc := range objectSuite {
 		for j, n := range nodes {
@@ -78,6 +79,7 @@ func TestClusterObjectSuite(t *testing.T) {
 // bucket configuration is everywhere; listings agree; bucket creation is
 // linearizable; the internal endpoints refuse outsiders.
 func TestClusterCrossNode(t *testing.T) {
+	t.Parallel()
 	nodes := startCluster(t, 3)
 	ctx := ctxT(t)
 	clients := make([]*minio.Client, len(nodes))
@@ -248,6 +250,7 @@ type clusterRecord struct {
 // TestClusterFailures: one node killed under load, healing after its
 // restart, two of three down, and recovery.
 func TestClusterFailures(t *testing.T) {
+	t.Parallel()
 	nodes := startCluster(t, 3)
 	b := newBucket(t, nodes[0].Client(t))
 	var acked []clusterRecord
@@ -444,6 +447,7 @@ func killUnderLoad(t *testing.T, nodes []*Server, b string) []clusterRecord {
 // TestClusterClockSkew: a node whose clock is five minutes behind still
 // orders versions by when they were written.
 func TestClusterClockSkew(t *testing.T) {
+	t.Parallel()
 	nodes := startCluster(t, 3, WithNodeArgs(2, "--test-clock-offset", "-5m"))
 	ctx := ctxT(t)
 	clients := []*minio.Client{nodes[0].Client(t), nodes[1].Client(t), nodes[2].Client(t)}

@@ -135,6 +135,7 @@ type crashLog struct {
 // never one superseded by a later acknowledged write, never a torn or empty
 // one; and the start-up sweep leaves no unreferenced data file.
 func TestCrashDuringOverwrites(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	b := newBucket(t, s.Client(t))
 	keys := make([]string, 12)
@@ -273,6 +274,7 @@ func verifyCrashState(t *testing.T, s *Server, b string, keys []string, log *cra
 // restart the upload is still there with its completed parts, the torn part
 // left no file behind, and the upload completes with the right MD5.
 func TestCrashDuringUploadPart(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	tg := newTarget(t, s, nil)
 	b := newBucket(t, s.Client(t))

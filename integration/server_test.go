@@ -18,6 +18,7 @@ import (
 // server generates a key pair on first start, keeps it in the data directory,
 // prints it, and reuses it after a restart.
 func TestGeneratedCredentials(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, WithoutCredentials())
 	doc, err := os.ReadFile(filepath.Join(s.DataDir, "credentials"))
 	if err != nil {
@@ -63,6 +64,7 @@ func TestGeneratedCredentials(t *testing.T) {
 
 // TestRestartKeepsData: everything written survives a graceful restart.
 func TestRestartKeepsData(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	c := s.Client(t)
 	ctx := ctxT(t)
@@ -142,6 +144,7 @@ func (b *slowBody) Read(p []byte) (int, error) {
 // TestGracefulShutdown: SIGTERM lets an in-flight upload finish, the process
 // exits 0, and the object is there after a restart.
 func TestGracefulShutdown(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	c := s.Client(t)
 	b := newBucket(t, c)

@@ -59,8 +59,12 @@ var objectSuite = []suiteCase{
 }
 
 // TestObjectSuite runs the object suite against one single node. The cases
-// run one after another (the disk-space case measures the data directory).
+// run one after another (the disk-space case measures the data directory);
+// the top-level tests of this package, each with its own servers, run in
+// parallel with each other (go test -parallel, GOMAXPROCS by default), as
+// much of their time is spent waiting on fsync.
 func TestObjectSuite(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	tg := newTarget(t, s, nil)
 	for _, sc := range objectSuite {
