@@ -36,7 +36,7 @@ func (s *Store) RunGC(ctx context.Context) (GCResult, error) {
 	res := GCResult{At: time.Now()}
 	_, vlogBefore := s.badgerSizes()
 	for ctx.Err() == nil {
-		err := s.db.RunValueLogGC(0.5)
+		err := s.db.RunValueLogGC(s.cfg.GCDiscardRatio)
 		if err != nil {
 			if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
 				return res, fmt.Errorf("value log gc: %w", err)
@@ -53,6 +53,9 @@ func (s *Store) RunGC(ctx context.Context) (GCResult, error) {
 	s.gcMu.Lock()
 	s.lastGC = res
 	s.gcMu.Unlock()
+	if s.cfg.OnGC != nil {
+		s.cfg.OnGC(res)
+	}
 	return res, err
 }
 

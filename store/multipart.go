@@ -220,6 +220,9 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	if err := checkCompleteList(parts); err != nil {
 		return ObjectInfo{}, err
 	}
+	if err := s.CheckFree(0); err != nil {
+		return ObjectInfo{}, err
+	}
 	nv, err := s.prepareVersion(bucket, key, opts.VersionID, opts.Null, time.Time{}, opts.Cond)
 	if err != nil {
 		return ObjectInfo{}, err

@@ -47,6 +47,9 @@ func (s *Store) ingest(ctx context.Context, r io.Reader, size int64, contentMD5 
 	if size < 0 || size > MaxPutSize {
 		return nil, fmt.Errorf("%w: size %d out of range", ErrInvalidArgument, size)
 	}
+	if err := s.CheckFree(size); err != nil {
+		return nil, err
+	}
 	var b *body
 	if allowInline && size <= s.cfg.InlineThreshold {
 		buf := make([]byte, size)

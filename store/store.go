@@ -40,6 +40,17 @@ type Config struct {
 	MinPartSize int64
 	// Clock mints version IDs; nil = a new clock. The cluster layer shares one.
 	Clock *Clock
+	// MinFreeBytes and MinFreePercent set the free-space floor of the
+	// store's filesystem (the larger applies): a write that would leave
+	// less free space fails with ErrDiskFull. 0 = no floor.
+	MinFreeBytes   int64
+	MinFreePercent float64
+	// GCDiscardRatio is the fraction of stale data a value-log file must
+	// hold for RunGC to rewrite it (Badger's discardRatio). 0 = 0.5.
+	GCDiscardRatio float64
+	// OnGC, when set, is called with the result of every RunGC (loop or
+	// on demand), for metrics. It must not block.
+	OnGC func(GCResult)
 }
 
 // DefaultConfig returns the production configuration for a store in dir.
@@ -52,6 +63,7 @@ func DefaultConfig(dir string) Config {
 		MemTableSize:    16 << 20,
 		BlockCacheSize:  8 << 20,
 		MinPartSize:     MinPartSize,
+		GCDiscardRatio:  0.5,
 	}
 }
 
@@ -83,6 +95,15 @@ func (c *Config) applyDefaults() error {
 	}
 	if c.Clock == nil {
 		c.Clock = NewClock()
+	}
+	if c.MinFreeBytes < 0 || c.MinFreePercent < 0 || c.MinFreePercent >= 100 {
+		return fmt.Errorf("%w: store: free-space floor out of range", ErrInvalidArgument)
+	}
+	if c.GCDiscardRatio == 0 {
+		c.GCDiscardRatio = d.GCDiscardRatio
+	}
+	if c.GCDiscardRatio <= 0 || c.GCDiscardRatio >= 1 {
+		return fmt.Errorf("%w: store: GCDiscardRatio %v not in (0, 1)", ErrInvalidArgument, c.GCDiscardRatio)
 	}
 	return nil
 }
