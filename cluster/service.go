@@ -57,6 +57,13 @@ func (s *service) Prepare(ctx context.Context, req PrepareRequest, body io.Reade
 	if req.Direct {
 		return s.apply(ctx, req, body)
 	}
+	if req.Kind == opPut {
+		// Refuse before staging the body: below the free-space floor the
+		// staged copy alone could fill the disk.
+		if err := s.st.CheckFree(req.Size); err != nil {
+			return CommitResponse{}, err
+		}
+	}
 	if req.Kind != opPut {
 		// Fail early on what would fail at commit anyway.
 		if _, err := s.st.GetBucket(ctx, req.Bucket); err != nil {
