@@ -460,3 +460,62 @@ func TestStalledReplica(t *testing.T) {
 		t.Fatalf("after heal on %d replicas", got)
 	}
 }
+
+// Sixteen clients write and read through all nodes while one node dies:
+// every acknowledged write is readable afterwards from every survivor.
+func TestConcurrentClientsNodeLoss(t *testing.T) {
+	tc := startCluster(t, 3)
+	ctx := context.Background()
+	mustCreate(t, tc.nodes[0], "b")
+	nodes := append([]*Node(nil), tc.nodes...)
+	type ack struct{ key, body string }
+	acks := make(chan ack, 1000)
+	errs := make(chan error, 16)
+	stopAt := make(chan struct{})
+	done := make(chan struct{})
+	for c := range 16 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 12 {
+				if i == 4 && c == 0 {
+					close(stopAt)
+				}
+				nd := nodes[(c+i)%2] // nodes 0 and 1 survive
+				key := fmt.Sprintf("c%d/%d", c, i%5)
+				body := fmt.Sprintf("client %d write %d", c, i)
+				_, err := nd.PutObject(ctx, "b", key, strings.NewReader(body), int64(len(body)), store.PutOptions{})
+				if err != nil {
+					errs <- fmt.Errorf("put %s: %w", key, err)
+					return
+				}
+				acks <- ack{key, body}
+				_, rc, err := nd.GetObject(ctx, "b", key, store.GetOptions{})
+				if err != nil {
+					errs <- fmt.Errorf("get %s: %w", key, err)
+					return
+				}
+				rc.Close()
+			}
+		}()
+	}
+	<-stopAt
+	tc.stop(2)
+	for range 16 {
+		<-done
+	}
+	close(acks)
+	select {
+	case err := <-errs:
+		t.Fatal(err)
+	default:
+	}
+	last := map[string]string{}
+	for a := range acks {
+		last[a.key] = a.body // each client writes its own keys in order
+	}
+	for key, body := range last {
+		for _, nd := range tc.nodes[:2] {
+			mustGet(t, nd, "b", key, body)
+		}
+	}
+}

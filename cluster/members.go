@@ -57,7 +57,8 @@ type registry struct {
 
 	mu       sync.Mutex
 	members  map[string]Member
-	version  uint64 // bumped on every change (placement cache key)
+	version  uint64 // bumped on every change
+	cached   *view  // the view at version
 	onChange func()
 }
 
@@ -164,6 +165,9 @@ type view struct {
 func (r *registry) view() *view {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.cached != nil && r.cached.version == r.version {
+		return r.cached
+	}
 	v := &view{version: r.version, byID: make(map[string]Member, len(r.members))}
 	for id, m := range r.members {
 		v.byID[id] = m
@@ -172,6 +176,7 @@ func (r *registry) view() *view {
 		}
 	}
 	slices.Sort(v.active)
+	r.cached = v
 	return v
 }
 
