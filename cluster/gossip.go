@@ -35,7 +35,9 @@ func newGossip(n *Node) (*gossip, error) {
 	c := memberlist.DefaultLANConfig()
 	c.Name = n.id
 	c.BindAddr, c.BindPort = host, port
-	c.AdvertiseAddr, c.AdvertisePort = host, port
+	if ip := net.ParseIP(host); ip == nil || !ip.IsUnspecified() {
+		c.AdvertiseAddr, c.AdvertisePort = host, port
+	}
 	if n.cfg.GossipAdvertise != "" {
 		if c.AdvertiseAddr, c.AdvertisePort, err = splitHostPort(n.cfg.GossipAdvertise); err != nil {
 			return nil, fmt.Errorf("cluster: gossip advertise address: %w", err)
@@ -56,6 +58,12 @@ func newGossip(n *Node) (*gossip, error) {
 		return nil, fmt.Errorf("cluster: start gossip: %w", err)
 	}
 	g.ml = ml
+	// A bind on 0.0.0.0 without an advertised address: record the address
+	// memberlist chose, so that peers can find this node again.
+	if self, _ := n.reg.get(n.id); self.GossipAddr != ml.LocalNode().Address() && n.cfg.GossipAdvertise == "" && c.AdvertiseAddr == "" {
+		self.GossipAddr = ml.LocalNode().Address()
+		n.reg.set(self)
+	}
 	seeds := append([]string(nil), n.cfg.Join...)
 	for _, m := range n.reg.list() {
 		if m.ID != n.id && m.GossipAddr != "" && m.State != stateRemoved {

@@ -65,7 +65,7 @@ func (n *Node) healLoop() {
 		if n.heal.retry.Load() {
 			// Work left (a replica was unreachable or still starting): try
 			// again soon rather than at the next interval.
-			retry := min(n.cfg.HealInterval, 3*time.Second)
+			retry := min(n.cfg.HealInterval, time.Second)
 			n.goBackground(func(ctx context.Context) {
 				select {
 				case <-ctx.Done():
