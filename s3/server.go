@@ -5,7 +5,8 @@
 // A request goes through one pipeline (ServeHTTP):
 //
 //  1. a request ID is minted and set as x-amz-request-id / x-amz-id-2;
-//  2. /health/live and /health/ready are answered without authentication;
+//  2. /health/live and /health/ready are answered without authentication,
+//     /health (the JSON document) with or without (Config.HealthAuth);
 //  3. virtual-host addressing ("bucket.<domain>") is folded into the path and
 //     the one route table (routes.go) names the operation ("PutObject");
 //  4. the request is authenticated (Verifier); its decoded body (Payload)
@@ -73,6 +74,16 @@ type Config struct {
 	// response was written, on the serving goroutine), for metrics. It must
 	// not block.
 	OnRequest func(RequestSummary)
+	// Ready, when set, is asked by GET /health/ready before the backend
+	// probe; an error makes the node not ready and its text is the reason
+	// given in the 503 body.
+	Ready func(ctx context.Context) error
+	// Health, when set, returns the document GET /health renders as JSON
+	// (nil: /health answers like /health/live).
+	Health func(ctx context.Context) any
+	// HealthAuth makes GET /health require a signed request (live and
+	// ready never do).
+	HealthAuth bool
 }
 
 // RequestSummary describes one finished request, as logged.
