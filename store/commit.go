@@ -84,10 +84,7 @@ func commitVersion(txn *badger.Txn, nv *newVersion) ([]string, error) {
 		return nil, err
 	}
 	nv.isLatest = latest == nil || o.cmp(latest.order()) >= 0
-	if nv.isLatest {
-		return garbage, setLatest(txn, nv.bucket, nv.key, nv.rec.latest())
-	}
-	return garbage, nil
+	return garbage, refreshLatest(txn, nv.bucket, nv.key)
 }
 
 func writeVersion(txn *badger.Txn, nv *newVersion) error {
@@ -113,15 +110,18 @@ func writeVersion(txn *badger.Txn, nv *newVersion) error {
 			return err
 		}
 	}
-	return nil
+	return linkVersion(txn, nv.bucket, nv.key, nv.rec)
 }
 
 // removeVersion deletes one version's records (version, tags, data
-// references, null pointer if it is the null version). It does not touch the
-// latest index. Missing: no error, ok false.
+// references, null pointer if it is the null version, noncurrent index). It
+// does not touch the latest index. Missing: no error, ok false.
 func removeVersion(txn *badger.Txn, bucket, key string, o order) ([]string, *versionRecord, error) {
 	rec, ok, err := getVersion(txn, bucket, key, o)
 	if err != nil || !ok {
+		return nil, nil, err
+	}
+	if err := unlinkVersion(txn, bucket, key, rec); err != nil {
 		return nil, nil, err
 	}
 	if err := txn.Delete(versionKey(bucket, key, o)); err != nil {
@@ -178,26 +178,6 @@ func setLatest(txn *badger.Txn, bucket, key string, l latestRecord) error {
 		return err
 	}
 	return txn.Set(latestKey(bucket, key), v)
-}
-
-// refreshLatest points the latest index at the newest remaining version of
-// key (one seek), or removes it when no version is left.
-func refreshLatest(txn *badger.Txn, bucket, key string) error {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: versionPrefix(bucket, key), PrefetchValues: false})
-	defer it.Close()
-	it.Rewind()
-	if !it.Valid() {
-		return txn.Delete(latestKey(bucket, key))
-	}
-	v, err := it.Item().ValueCopy(nil)
-	if err != nil {
-		return err
-	}
-	rec, err := decodeVersion(v)
-	if err != nil {
-		return err
-	}
-	return setLatest(txn, bucket, key, rec.latest())
 }
 
 func getNullOrder(txn *badger.Txn, bucket, key string) (order, bool, error) {

@@ -116,10 +116,10 @@ func removeNamed(txn *badger.Txn, bucket, key, versionID string, o order, c Cond
 	if rec == nil {
 		return nil, DeleteResult{}, fmt.Errorf("%w: %s/%s %s", ErrNoSuchVersion, bucket, key, versionID)
 	}
-	if latest != nil && latest.order() == o {
-		if err := refreshLatest(txn, bucket, key); err != nil {
-			return nil, DeleteResult{}, err
-		}
+	// Also when a noncurrent version goes: a delete marker may now be the
+	// only version left.
+	if err := refreshLatest(txn, bucket, key); err != nil {
+		return nil, DeleteResult{}, err
 	}
 	return garbage, DeleteResult{VersionID: shownID(rec.ID, rec.Null), DeleteMarker: rec.DeleteMarker}, nil
 }

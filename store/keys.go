@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"strings"
 )
 
 // The Badger key layout, declared here and nowhere else.
@@ -20,12 +21,29 @@ import (
 //	'U'     bucket 0x00 objkey 0x00 uploadID            uploadRecord (JSON)
 //	'P'     bucket 0x00 uploadID 0x00 partnum(uint32BE) partRecord (JSON)
 //	'D'     fileID                                      empty: the data file is referenced
+//	'G'     bucket 0x00 tk 0x00 tv 0x00 objkey          empty: the latest version has tag tk=tv
+//	'E'     bucket 0x00 time[8] objkey                  version ID of the latest version (not a marker)
+//	'M'     bucket 0x00 time[8] objkey                  version ID of a delete marker that is the only version
+//	'O'     bucket 0x00 time[8] objkey 0x00 order[16]   empty: that version is noncurrent since time
+//	'I'     bucket 0x00 time[8] objkey 0x00 uploadID    empty: an upload initiated at time
 //
 // order is the 16 raw bytes of a version ID (8 bytes hybrid-logical-clock
 // time, big-endian, then 8 random bytes); version records store it bit-inverted
 // so that within one object key the newest version sorts first. Object keys
 // never contain 0x00 (refused at the API), so the byte order of encoded keys is
 // the lexicographic order of (bucket, object key), which listings rely on.
+//
+// 'G', 'E', 'M', 'O' and 'I' are indexes, written in the same transaction as
+// the records they derive from (index.go): 'G' finds keys by tag without a
+// scan (tk and tv escaped so they hold no 0x00: 0x01 -> 0x01 0x02,
+// 0x00 -> 0x01 0x01); the others order what lifecycle rules expire by the
+// time that starts its age, so that a lifecycle pass reads only what is due.
+// time is unix nanoseconds, big-endian with the sign bit flipped. 'E' and
+// 'M' use the latest version's modification time; 'O' the modification time
+// of the next newer version (the moment this one stopped being current),
+// including for delete markers; 'I' the upload's initiation time. 'G', 'E'
+// and 'M' are functions of the 'L' record, which carries the latest
+// version's tags and whether a delete marker is the only version.
 //
 // Every data file (data/ab/cd/<fileID>) that some version or part references
 // has a 'D' record, written in the same transaction as the reference; the
@@ -41,6 +59,11 @@ const (
 	pfxUpload  = 'U'
 	pfxPart    = 'P'
 	pfxDataRef = 'D'
+	pfxTagIdx  = 'G'
+	pfxCurIdx  = 'E'
+	pfxDMIdx   = 'M'
+	pfxNcIdx   = 'O'
+	pfxUpIdx   = 'I'
 )
 
 const orderLen = 16
@@ -115,6 +138,46 @@ func partKey(b, uploadID string, n int) []byte {
 
 func dataRefKey(fileID string) []byte { return mkKey(pfxDataRef, fileID) }
 func dataRefPrefix() []byte           { return []byte{pfxDataRef} }
+
+// escTag makes a tag key or value free of 0x00 (and unambiguous).
+func escTag(s string) string {
+	if !strings.ContainsAny(s, "\x00\x01") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case 0:
+			b.WriteString("\x01\x01")
+		case 1:
+			b.WriteString("\x01\x02")
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
+
+// tagIdxPrefix is the 'G' prefix of the keys carrying tag k=v in bucket.
+func tagIdxPrefix(b, k, v string) []byte { return mkKey(pfxTagIdx, b, escTag(k), escTag(v), "") }
+
+// timeBytes encodes t so that byte order is time order.
+func timeBytes(t int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(t)^(1<<63)) }
+
+func timeFromBytes(b []byte) int64 { return int64(binary.BigEndian.Uint64(b) ^ (1 << 63)) }
+
+// dueKey is an 'E', 'M', 'O' or 'I' key: bucket, time, object key and an
+// optional suffix (order or upload ID) after a 0x00.
+func dueKey(pfx byte, b string, t int64, key string, suffix []byte) []byte {
+	k := append(mkKey(pfx, b, ""), timeBytes(t)...)
+	k = append(k, key...)
+	if suffix != nil {
+		k = append(append(k, 0), suffix...)
+	}
+	return k
+}
+
+func duePrefix(pfx byte, b string) []byte { return mkKey(pfx, b, "") }
 
 // objectKeyAfter returns the object key encoded in k after the given
 // bucket-level prefix (for 'L' keys the whole rest).

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
@@ -78,8 +80,12 @@ func (s *Store) listLatest(ctx context.Context, txn *badger.Txn, bucket string, 
 	if max == 0 {
 		return res, nil
 	}
-	base := latestPrefix(bucket)
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: append(bytes.Clone(base), opts.Prefix...), PrefetchValues: true, PrefetchSize: 64})
+	src, err := s.latestSource(txn, bucket, opts.Tags)
+	if err != nil {
+		return res, err
+	}
+	base := src.base
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: append(bytes.Clone(base), opts.Prefix...), PrefetchValues: src.prefetch, PrefetchSize: 64})
 	defer it.Close()
 	n := 0
 	for it.Seek(startKey(base, opts.Prefix, opts.Marker, 0)); it.Valid(); {
@@ -88,11 +94,11 @@ func (s *Store) listLatest(ctx context.Context, txn *badger.Txn, bucket string, 
 			return res, err
 		}
 		key := objectKeyAfter(it.Item().Key(), base)
-		var l latestRecord
-		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &l) }); err != nil {
+		l, ok, err := src.load(it.Item(), key)
+		if err != nil {
 			return res, fmt.Errorf("latest record %s/%s: %w", bucket, key, err)
 		}
-		if l.DeleteMarker {
+		if !ok || l.DeleteMarker {
 			it.Next()
 			continue
 		}
@@ -124,6 +130,61 @@ func (s *Store) listLatest(ctx context.Context, txn *badger.Txn, bucket string, 
 		res.NextMarker = ""
 	}
 	return res, nil
+}
+
+// latestSource is what listLatest walks: the latest index itself, or the
+// tag index entries of one tag pair, whose keys end with the object key
+// like the latest index's do.
+type latestSource struct {
+	base     []byte
+	prefetch bool
+	load     func(item *badger.Item, key string) (latestRecord, bool, error)
+}
+
+// latestSource picks the walk for a listing: with tags, the tag index of
+// the pair with the fewest entries (counted up to a bound), checking the
+// other pairs on each candidate's 'L' record.
+func (s *Store) latestSource(txn *badger.Txn, bucket string, tags map[string]string) (latestSource, error) {
+	if len(tags) == 0 {
+		return latestSource{base: latestPrefix(bucket), prefetch: true,
+			load: func(item *badger.Item, _ string) (latestRecord, bool, error) {
+				var l latestRecord
+				err := item.Value(func(v []byte) error { return json.Unmarshal(v, &l) })
+				return l, err == nil, err
+			}}, nil
+	}
+	const countBound = 256
+	best, bestN := "", -1
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		n := countUpTo(txn, tagIdxPrefix(bucket, k, tags[k]), countBound)
+		if bestN < 0 || n < bestN {
+			best, bestN = k, n
+		}
+	}
+	return latestSource{base: tagIdxPrefix(bucket, best, tags[best]),
+		load: func(_ *badger.Item, key string) (latestRecord, bool, error) {
+			l, err := getLatest(txn, bucket, key)
+			if err != nil || l == nil {
+				return latestRecord{}, false, err
+			}
+			for k, v := range tags {
+				if got, ok := l.Tags[k]; !ok || got != v {
+					return *l, false, nil
+				}
+			}
+			return *l, true, nil
+		}}, nil
+}
+
+// countUpTo counts the keys with prefix p, stopping at bound.
+func countUpTo(txn *badger.Txn, p []byte, bound int) int {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: p, PrefetchValues: false})
+	defer it.Close()
+	n := 0
+	for it.Rewind(); it.Valid() && n < bound; it.Next() {
+		n++
+	}
+	return n
 }
 
 // ListObjectVersions lists versions and delete markers: keys ascending,

@@ -52,6 +52,9 @@ func (s *Store) CreateUpload(ctx context.Context, bucket, key string, opts Uploa
 		if _, err := getBucket(txn, bucket); err != nil {
 			return err
 		}
+		if err := txn.Set(upIdxKey(bucket, key, id, rec.Initiated), nil); err != nil {
+			return err
+		}
 		return txn.Set(uploadKey(bucket, key, id), v)
 	})
 	if err != nil {
@@ -300,13 +303,21 @@ func (s *Store) assemble(txn *badger.Txn, nv *newVersion, uploadID string, parts
 	for _, cp := range parts {
 		used[cp.Number] = true
 	}
-	unused, err := dropUpload(txn, nv.bucket, nv.key, uploadID, used)
+	unused, err := dropUpload(txn, nv.bucket, nv.key, uploadID, u, used)
 	return unused, u.Meta.Tags, err
 }
 
-// dropUpload deletes an upload and its part records; the data references of
-// parts not in used are deleted too, and their files returned.
-func dropUpload(txn *badger.Txn, bucket, key, uploadID string, used map[int]bool) ([]string, error) {
+// upIdxKey is the 'I' (uploads by initiation time) key of an upload.
+func upIdxKey(bucket, key, uploadID string, initiated time.Time) []byte {
+	return dueKey(pfxUpIdx, bucket, initiated.UnixNano(), key, []byte(uploadID))
+}
+
+// dropUpload deletes an upload (record u) and its part records; the data
+// references of parts not in used are deleted too, and their files returned.
+func dropUpload(txn *badger.Txn, bucket, key, uploadID string, u *uploadRecord, used map[int]bool) ([]string, error) {
+	if err := txn.Delete(upIdxKey(bucket, key, uploadID, u.Initiated)); err != nil {
+		return nil, err
+	}
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: partPrefix(bucket, uploadID)})
 	var keys [][]byte
 	var unused []string
@@ -346,10 +357,11 @@ func (s *Store) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID 
 	defer done()
 	var files []string
 	err = s.update(ctx, false, func(txn *badger.Txn) error {
-		if _, err := getUpload(txn, bucket, key, uploadID); err != nil {
+		u, err := getUpload(txn, bucket, key, uploadID)
+		if err != nil {
 			return err
 		}
-		files, err = dropUpload(txn, bucket, key, uploadID, nil)
+		files, err = dropUpload(txn, bucket, key, uploadID, u, nil)
 		return err
 	})
 	if err != nil {

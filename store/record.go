@@ -46,6 +46,10 @@ type latestRecord struct {
 	Size         int64  `json:"s,omitempty"`
 	ETag         string `json:"e,omitempty"`
 	ModTime      int64  `json:"m"`
+	// Tags of the latest version ('G' indexes them).
+	Tags map[string]string `json:"t,omitempty"`
+	// Sole: a delete marker that is the key's only version ('M').
+	Sole bool `json:"o,omitempty"`
 }
 
 // uploadRecord is the value of a 'U' key.

@@ -32,13 +32,17 @@ func (s *Store) SetObjectTags(ctx context.Context, bucket, key, versionID string
 		info = res.info(bucket, key)
 		if len(tags) == 0 {
 			info.Tags = nil
-			return txn.Delete(k)
+			err = txn.Delete(k)
+		} else {
+			var v []byte
+			if v, err = json.Marshal(tags); err == nil {
+				err = txn.Set(k, v)
+			}
 		}
-		v, err := json.Marshal(tags)
-		if err != nil {
+		if err != nil || !res.isLatest {
 			return err
 		}
-		return txn.Set(k, v)
+		return refreshLatest(txn, bucket, key) // the tag index follows the latest version
 	})
 	return info, err
 }

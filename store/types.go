@@ -200,6 +200,10 @@ type ListOptions struct {
 	// continuation token, decoded).
 	Marker  string
 	MaxKeys int
+	// Tags, when set, lists only keys whose latest version carries every
+	// one of these tags (an extension of S3), found through the tag index
+	// rather than by scanning the bucket.
+	Tags map[string]string `json:",omitempty"`
 }
 
 // ListResult is one page of a listing. Objects and CommonPrefixes are both
