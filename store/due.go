@@ -50,6 +50,7 @@ type DueEntry struct {
 	Null         bool
 	DeleteMarker bool
 	UploadID     string
+	ETag         string
 	Size         int64
 	Tags         map[string]string
 	// NewerNoncurrent (DueNoncurrent only) counts the noncurrent versions
@@ -147,7 +148,7 @@ func dueEntry(txn *badger.Txn, bucket string, kind DueKind, item *badger.Item, b
 		if err != nil || l == nil {
 			return e, false, err
 		}
-		e.VersionID, e.Null, e.DeleteMarker, e.Size, e.Tags = l.ID, l.Null, l.DeleteMarker, l.Size, l.Tags
+		e.VersionID, e.Null, e.DeleteMarker, e.Size, e.Tags, e.ETag = l.ID, l.Null, l.DeleteMarker, l.Size, l.Tags, l.ETag
 	case DueUpload:
 		i := bytes.LastIndexByte(rest, 0)
 		if i < 0 {
@@ -165,7 +166,7 @@ func dueEntry(txn *badger.Txn, bucket string, kind DueKind, item *badger.Item, b
 		if err != nil || !ok {
 			return e, false, err
 		}
-		e.VersionID, e.Null, e.DeleteMarker, e.Size = rec.ID, rec.Null, rec.DeleteMarker, rec.Size
+		e.VersionID, e.Null, e.DeleteMarker, e.Size, e.ETag = rec.ID, rec.Null, rec.DeleteMarker, rec.Size, rec.ETag
 		if err := loadTags(txn, bucket, e.Key, o, &e.Tags); err != nil {
 			return e, false, err
 		}
