@@ -35,6 +35,9 @@ func trailerFrame(m map[string]string) ([]byte, error) {
 func readTrailer(r io.Reader) (map[string]string, error) {
 	f := make([]byte, frameLen)
 	if _, err := io.ReadFull(r, f); err != nil {
+		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, err // the body's own verification failure, as it came
+		}
 		return nil, fmt.Errorf("%w: missing trailer frame: %v", store.ErrIncompleteBody, err)
 	}
 	n := binary.BigEndian.Uint32(f)
@@ -71,12 +74,46 @@ func (o *onceReader) Read(p []byte) (int, error) {
 }
 
 // unframe splits a framed body into its data and a function returning the
-// trailer checksums (valid once the data was read to EOF).
+// trailer checksums (valid once the data was read to EOF). The data reader
+// reads the trailer frame at the end of the data and returns its error
+// instead of io.EOF, so a body that failed verification upstream (the frame
+// never came) can never be committed.
 func unframe(body io.Reader, size int64) (io.Reader, func() map[string]string) {
-	return io.LimitReader(body, size), func() map[string]string {
-		m, _ := readTrailer(body)
-		return m
+	u := &unframer{r: body, left: size}
+	return u, func() map[string]string { return u.trailer }
+}
+
+type unframer struct {
+	r       io.Reader
+	left    int64
+	done    bool
+	trailer map[string]string
+	err     error
+}
+
+func (u *unframer) Read(p []byte) (int, error) {
+	if u.left > 0 {
+		if int64(len(p)) > u.left {
+			p = p[:u.left]
+		}
+		n, err := u.r.Read(p)
+		u.left -= int64(n)
+		if errors.Is(err, io.EOF) && u.left > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return n, err
+		}
+		return n, nil
 	}
+	if !u.done {
+		u.done = true
+		u.trailer, u.err = readTrailer(u.r)
+	}
+	if u.err != nil {
+		return 0, u.err
+	}
+	return 0, io.EOF
 }
 
 // expectEOF reads r to its end and refuses a body longer than declared.

@@ -239,13 +239,17 @@ func (n *Node) sweepLoop() {
 	defer n.wg.Done()
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
+	compacted := time.Now()
 	for {
 		select {
 		case <-n.ctx.Done():
 			return
 		case now := <-t.C:
 			n.stage.sweep(now)
-			n.tombs.compact(now)
+			if now.Sub(compacted) > time.Hour {
+				n.tombs.compact(now)
+				compacted = now
+			}
 		}
 	}
 }

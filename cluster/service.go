@@ -241,12 +241,12 @@ func (s *service) Digests(ctx context.Context, req DigestRequest) (DigestRespons
 		}
 		for _, v := range page.Versions {
 			if req.Through != "" && v.Key > req.Through {
-				r.Tombstones = s.tombs.inRange(req.Bucket, req.After, req.Through)
+				r.Tombstones = s.tombs.inRange(req.Bucket, req.Prefix, req.After, req.Through)
 				return r, nil
 			}
 			if len(r.Digests) >= limit && v.Key != r.Digests[len(r.Digests)-1].Key {
 				r.More, r.Next = true, r.Digests[len(r.Digests)-1].Key
-				r.Tombstones = s.tombs.inRange(req.Bucket, req.After, r.Next)
+				r.Tombstones = s.tombs.inRange(req.Bucket, req.Prefix, req.After, r.Next)
 				return r, nil
 			}
 			r.Digests = append(r.Digests, digestOf(v))
@@ -256,7 +256,7 @@ func (s *service) Digests(ctx context.Context, req DigestRequest) (DigestRespons
 		}
 		opts.KeyMarker, opts.VersionIDMarker = page.NextKeyMarker, page.NextVersionIDMarker
 	}
-	r.Tombstones = s.tombs.inRange(req.Bucket, req.After, req.Through)
+	r.Tombstones = s.tombs.inRange(req.Bucket, req.Prefix, req.After, req.Through)
 	return r, nil
 }
 

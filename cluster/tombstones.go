@@ -5,34 +5,39 @@ import (
 	"encoding/json"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
 
 // tombstones remembers versions removed for good, so that anti-entropy
 // deletes them on replicas that missed the delete instead of copying them
-// back. They live in an append-only JSON-lines file, compacted when expired
-// entries are dropped. Safe for concurrent use.
+// back. They live in an append-only JSON-lines file, rewritten when expired
+// entries are dropped, and in memory indexed by bucket and key. Safe for
+// concurrent use.
 type tombstones struct {
 	path string
 	ttl  time.Duration
 
-	mu   sync.Mutex
-	set  map[tombKey]time.Time
-	file *os.File
+	mu      sync.Mutex
+	buckets map[string]*tombBucket
+	file    *os.File
 }
 
-type tombKey struct{ bucket, key, id string }
+type tombBucket struct {
+	keys   map[string]map[string]time.Time // key -> version ID -> when
+	sorted []string                        // keys in order; nil when stale
+}
 
 func openTombstones(path string, ttl time.Duration) (*tombstones, error) {
-	t := &tombstones{path: path, ttl: ttl, set: map[tombKey]time.Time{}}
+	t := &tombstones{path: path, ttl: ttl, buckets: map[string]*tombBucket{}}
 	if f, err := os.Open(path); err == nil {
 		sc := bufio.NewScanner(f)
 		sc.Buffer(make([]byte, 64<<10), 8<<20)
 		for sc.Scan() {
 			var ts Tombstone
 			if json.Unmarshal(sc.Bytes(), &ts) == nil {
-				t.set[tombKey{ts.Bucket, ts.Key, ts.ID}] = ts.At
+				t.put(ts)
 			}
 		}
 		f.Close()
@@ -43,13 +48,28 @@ func openTombstones(path string, ttl time.Duration) (*tombstones, error) {
 	return t, nil
 }
 
+// put adds ts to the index; it reports whether it was new.
+func (t *tombstones) put(ts Tombstone) bool {
+	b := t.buckets[ts.Bucket]
+	if b == nil {
+		b = &tombBucket{keys: map[string]map[string]time.Time{}}
+		t.buckets[ts.Bucket] = b
+	}
+	ids := b.keys[ts.Key]
+	if ids == nil {
+		ids = map[string]time.Time{}
+		b.keys[ts.Key] = ids
+		b.sorted = nil
+	}
+	if _, ok := ids[ts.ID]; ok {
+		return false
+	}
+	ids[ts.ID] = ts.At
+	return true
+}
+
 // rewrite drops expired entries and rewrites the file.
 func (t *tombstones) rewrite(now time.Time) error {
-	for k, at := range t.set {
-		if now.Sub(at) > t.ttl {
-			delete(t.set, k)
-		}
-	}
 	tmp := t.path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
@@ -57,8 +77,23 @@ func (t *tombstones) rewrite(now time.Time) error {
 	}
 	w := bufio.NewWriter(f)
 	enc := json.NewEncoder(w)
-	for k, at := range t.set {
-		enc.Encode(Tombstone{Bucket: k.bucket, Key: k.key, ID: k.id, At: at})
+	for name, b := range t.buckets {
+		for key, ids := range b.keys {
+			for id, at := range ids {
+				if now.Sub(at) > t.ttl {
+					delete(ids, id)
+					continue
+				}
+				enc.Encode(Tombstone{Bucket: name, Key: key, ID: id, At: at})
+			}
+			if len(ids) == 0 {
+				delete(b.keys, key)
+				b.sorted = nil
+			}
+		}
+		if len(b.keys) == 0 {
+			delete(t.buckets, name)
+		}
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
@@ -79,42 +114,60 @@ func (t *tombstones) rewrite(now time.Time) error {
 func (t *tombstones) add(ts Tombstone) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	k := tombKey{ts.Bucket, ts.Key, ts.ID}
-	if _, ok := t.set[k]; ok {
+	if !t.put(ts) || t.file == nil {
 		return
 	}
-	t.set[k] = ts.At
-	if t.file != nil {
-		b, _ := json.Marshal(ts)
-		t.file.Write(append(b, '\n'))
-	}
+	b, _ := json.Marshal(ts)
+	t.file.Write(append(b, '\n'))
 }
 
 // has reports whether a version is tombstoned.
 func (t *tombstones) has(bucket, key, id string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	_, ok := t.set[tombKey{bucket, key, id}]
+	b := t.buckets[bucket]
+	if b == nil {
+		return false
+	}
+	_, ok := b.keys[key][id]
 	return ok
 }
 
 // inRange returns the tombstones of bucket with keys in (after, through]
-// ("" through = unbounded), in key order.
-func (t *tombstones) inRange(bucket, after, through string) []Tombstone {
+// ("" through = unbounded) that start with prefix, in key order.
+func (t *tombstones) inRange(bucket, prefix, after, through string) []Tombstone {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	b := t.buckets[bucket]
+	if b == nil {
+		return nil
+	}
+	if b.sorted == nil {
+		b.sorted = make([]string, 0, len(b.keys))
+		for k := range b.keys {
+			b.sorted = append(b.sorted, k)
+		}
+		sort.Strings(b.sorted)
+	}
 	var out []Tombstone
-	for k, at := range t.set {
-		if k.bucket == bucket && k.key > after && (through == "" || k.key <= through) {
-			out = append(out, Tombstone{Bucket: k.bucket, Key: k.key, ID: k.id, At: at})
+	// Keys starting with prefix are contiguous from the first key >= prefix.
+	for i := sort.SearchStrings(b.sorted, max(after, prefix)); i < len(b.sorted); i++ {
+		k := b.sorted[i]
+		if k <= after {
+			continue
+		}
+		if !strings.HasPrefix(k, prefix) || through != "" && k > through {
+			break
+		}
+		ids := make([]string, 0, len(b.keys[k]))
+		for id := range b.keys[k] {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			out = append(out, Tombstone{Bucket: bucket, Key: k, ID: id, At: b.keys[k][id]})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Key != out[j].Key {
-			return out[i].Key < out[j].Key
-		}
-		return out[i].ID < out[j].ID
-	})
 	return out
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/bucketdb/bucketdb/store"
 )
@@ -31,5 +32,50 @@ func TestWireErrors(t *testing.T) {
 	}
 	if definitive(fmt.Errorf("%w: x", errUnreachable)) || !definitive(store.ErrNoSuchKey) || definitive(context.Canceled) {
 		t.Fatal("definitive misclassifies")
+	}
+}
+
+func TestTombstoneIndex(t *testing.T) {
+	path := t.TempDir() + "/t.jsonl"
+	ts, err := openTombstones(path, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, k := range []string{"a", "ab", "abc", "b", "c/1", "c/2"} {
+		ts.add(Tombstone{Bucket: "bk", Key: k, ID: "id-" + k, At: now})
+	}
+	ts.add(Tombstone{Bucket: "old", Key: "x", ID: "1", At: now.Add(-2 * time.Hour)})
+	keys := func(tt []Tombstone) (out []string) {
+		for _, x := range tt {
+			out = append(out, x.Key)
+		}
+		return out
+	}
+	cases := []struct {
+		prefix, after, through string
+		want                   []string
+	}{
+		{"", "", "", []string{"a", "ab", "abc", "b", "c/1", "c/2"}},
+		{"", "a", "b", []string{"ab", "abc", "b"}},
+		{"ab", "", "", []string{"ab", "abc"}},
+		{"ab", "", "ab", []string{"ab"}},
+		{"c/", "c/1", "", []string{"c/2"}},
+		{"z", "", "", nil},
+	}
+	for _, c := range cases {
+		if got := keys(ts.inRange("bk", c.prefix, c.after, c.through)); fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("inRange(%q, %q, %q) = %v, want %v", c.prefix, c.after, c.through, got, c.want)
+		}
+	}
+	ts.close()
+	// Reopening drops expired entries and keeps the rest.
+	ts, err = openTombstones(path, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ts.close()
+	if !ts.has("bk", "abc", "id-abc") || ts.has("old", "x", "1") {
+		t.Fatal("reopened tombstones wrong")
 	}
 }
