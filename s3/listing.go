@@ -20,6 +20,9 @@ type listQuery struct {
 	maxKeys           int
 	encode            bool // encoding-type=url
 	metadata          bool // metadata=true (MinIO extension)
+	// tags: tag=KEY=VALUE, repeatable (BucketDB extension): only objects
+	// carrying every one of these tags.
+	tags map[string]string
 }
 
 // parseListQuery reads prefix, delimiter, the max-keys-like parameter
@@ -41,6 +44,16 @@ func parseListQuery(q url.Values, maxName string) (listQuery, error) {
 		return lq, ErrInvalidArgument.WithMessage("Invalid Encoding Method specified in Request.")
 	}
 	lq.metadata = strings.EqualFold(q.Get("metadata"), "true")
+	for _, t := range q["tag"] {
+		k, v, ok := strings.Cut(t, "=")
+		if old, dup := lq.tags[k]; !ok || k == "" || dup && old != v {
+			return lq, ErrInvalidArgument.WithMessage("The tag filter %q must be KEY=VALUE, once per key.", t)
+		}
+		if lq.tags == nil {
+			lq.tags = map[string]string{}
+		}
+		lq.tags[k] = v
+	}
 	return lq, nil
 }
 
@@ -188,7 +201,7 @@ func (s *Server) list(r *http.Request, c *call, lq listQuery, marker string) (st
 		return store.ListResult{}, err
 	}
 	res, err := s.backend.ListObjects(r.Context(), c.bucket, store.ListOptions{
-		Prefix: lq.prefix, Delimiter: lq.delimiter, Marker: marker, MaxKeys: lq.maxKeys,
+		Prefix: lq.prefix, Delimiter: lq.delimiter, Marker: marker, MaxKeys: lq.maxKeys, Tags: lq.tags,
 	})
 	if err == nil && lq.metadata {
 		s.fillMetadata(r.Context(), c.bucket, res.Objects)
