@@ -205,12 +205,18 @@ func (n *Node) mutate(ctx context.Context, req PrepareRequest, body io.Reader, t
 		if n.state(m.ID) == Dead {
 			return CommitResponse{}, unavailable("write", 0, 1, []error{fmt.Errorf("%s is dead", m.ID)})
 		}
+		var cb *clientBody
 		if body != nil {
+			cb = &clientBody{r: body}
+			body = cb
 			if err := singleFrame(&body, size, trailer); err != nil {
 				return CommitResponse{}, err
 			}
 		}
 		res, err := n.replica(m).Prepare(ctx, req, body)
+		if err != nil && cb != nil && cb.err != nil {
+			return res, cb.err // the client's body failed (short, or failed verification)
+		}
 		if err != nil && !definitive(err) {
 			return res, unavailable("write", 0, 1, []error{err})
 		}
@@ -403,6 +409,21 @@ func commonDefinitive(errs []error) error {
 		}
 	}
 	return best
+}
+
+// clientBody remembers the error of the client's body, so that a body that
+// failed its own verification is reported as such, not as a replica failure.
+type clientBody struct {
+	r   io.Reader
+	err error
+}
+
+func (c *clientBody) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		c.err = err
+	}
+	return n, err
 }
 
 // singleFrame frames a body for a single replica without copying it: the
