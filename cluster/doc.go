@@ -30,9 +30,12 @@
 //     Versions of a key are ordered by (ModTime, VersionID); the coordinator
 //     pins ModTime to the HLC reading, so the order is the same on every
 //     replica, also for "null" versions.
-//   - Reads ask the preference list for the key's latest version, take the
-//     newest of at least R answers, stream the data from one replica that
-//     holds it, and repair stale replicas in the background.
+//   - Reads ask R replicas of the preference list (this node first) for the
+//     key's latest version, and the others too when those disagree, fail or
+//     are slow; they take the newest of at least R answers (a version that
+//     a disagreeing replica tombstoned does not count), stream the data
+//     from one replica that holds it, and repair stale replicas in the
+//     background.
 //   - Listings merge the version listings of all reachable nodes (they fail
 //     with store.ErrUnavailable when more than N-R nodes are unreachable).
 //   - Healing is anti-entropy: every node periodically walks its own

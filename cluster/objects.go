@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/bucketdb/bucketdb/store"
 )
@@ -72,6 +73,10 @@ func trimETag(s string) string {
 	return s
 }
 
+// hedgeDelay is how long a read waits for its first R replicas before it
+// asks the others too.
+const hedgeDelay = 200 * time.Millisecond
+
 // answer is one replica's view of a version.
 type answer struct {
 	m    Member
@@ -90,17 +95,48 @@ func (n *Node) resolve(ctx context.Context, bucket, key string, opts store.GetOp
 	p := n.place(bucket, key)
 	hopts := opts
 	hopts.Range = nil
-	// The answers that come after the decision are still checked (read
-	// repair), so the calls outlive the request.
+	// First ask R replicas (this node first: its answer is cheap), and the
+	// others only when those disagree, fail, or are slow to answer. Answers
+	// that come after the decision are still checked (read repair), so the
+	// calls outlive the request.
 	cctx, cancel := n.rpcCtx(context.WithoutCancel(ctx), 0)
-	ch, _ := broadcast(cctx, n, p.nodes, 0, nil, 0, nil,
-		func(ctx context.Context, r Replica, _ io.Reader) (answer, error) {
-			info, _, err := r.Get(ctx, GetRequest{Bucket: bucket, Key: key, Opts: hopts, Head: true})
-			return answer{info: info, err: err}, nil
-		})
+	ch := make(chan answer, len(p.nodes))
+	var wave1, wave2 []Member
+	for _, m := range p.nodes {
+		if m.ID == n.id {
+			wave1 = append(wave1, m)
+		}
+	}
+	for _, m := range p.nodes {
+		if m.ID == n.id {
+			continue
+		}
+		if len(wave1) < p.r && n.state(m.ID) != Dead {
+			wave1 = append(wave1, m)
+		} else {
+			wave2 = append(wave2, m)
+		}
+	}
+	pending := 0
+	launch := func(ms []Member) {
+		for _, m := range ms {
+			pending++
+			if n.state(m.ID) == Dead {
+				ch <- answer{m: m, err: fmt.Errorf("%w: %s is dead", errUnreachable, m.ID)}
+				continue
+			}
+			r := n.replica(m)
+			go func() {
+				info, _, err := r.Get(cctx, GetRequest{Bucket: bucket, Key: key, Opts: hopts, Head: true})
+				ch <- answer{m: m, info: info, err: err}
+			}()
+		}
+	}
+	launch(wave1)
+	hedge := time.NewTimer(hedgeDelay)
+	defer hedge.Stop()
 	var answers []answer
 	var errs []error
-	pending := len(p.nodes)
 	defer func() {
 		if pending == 0 {
 			cancel()
@@ -111,8 +147,8 @@ func (n *Node) resolve(ctx context.Context, bucket, key string, opts store.GetOp
 			defer cancel()
 			stale := false
 			for ; pending > 0; pending-- {
-				r := <-ch
-				if r.err == nil && len(first) > 0 && !agree(append([]answer{first[0]}, r.res)) {
+				a := <-ch
+				if definitive(a.err) && len(first) > 0 && !agree([]answer{first[0], a}) {
 					stale = true
 				}
 			}
@@ -122,13 +158,15 @@ func (n *Node) resolve(ctx context.Context, bucket, key string, opts store.GetOp
 		})
 	}()
 	for pending > 0 {
-		pending--
-		r := <-ch
-		a := r.res
-		a.m = r.m
-		if r.err != nil {
-			a.err = r.err
+		var a answer
+		select {
+		case a = <-ch:
+		case <-hedge.C:
+			launch(wave2)
+			wave2 = nil
+			continue
 		}
+		pending--
 		if !definitive(a.err) {
 			errs = append(errs, a.err)
 		} else {
@@ -136,6 +174,14 @@ func (n *Node) resolve(ctx context.Context, bucket, key string, opts store.GetOp
 		}
 		if len(answers) >= p.r && agree(answers) {
 			break
+		}
+		if wave2 != nil && (!definitive(a.err) || !agree(answers)) {
+			launch(wave2)
+			wave2 = nil
+		}
+		if pending == 0 && wave2 != nil {
+			launch(wave2)
+			wave2 = nil
 		}
 	}
 	if len(answers) < p.r {
