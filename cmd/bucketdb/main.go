@@ -13,6 +13,7 @@ const usage = `usage: bucketdb <command> [flags]
 commands:
   server    run a storage node (S3 API, cluster member)
   mount     mount a bucket (or a prefix of one) as a local directory
+  admin     operate a running node: status, gc, scrub, config, remove
   version   print the version
 
 Run "bucketdb <command> -h" for the flags of a command.
@@ -33,6 +34,8 @@ func main() {
 		code = runServer(args)
 	case "mount":
 		code = runMount(args)
+	case "admin":
+		code = runAdmin(args)
 	case "version", "--version", "-v":
 		fmt.Println("bucketdb", version)
 	case "help", "-h", "--help":

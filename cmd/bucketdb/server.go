@@ -31,6 +31,14 @@ type serverFlags struct {
 	gcInterval                        time.Duration
 	clockOffset                       time.Duration
 	noSync                            bool
+
+	// Operations (ops.go, httplog.go).
+	minFreeDisk             string
+	minFreeBytes            int64
+	minFreePercent          float64
+	gcDiscardRatio          float64
+	healthAuth, metricsAuth bool
+	logHeaders              bool
 }
 
 func parseServerFlags(args []string) (serverFlags, error) {
@@ -50,6 +58,11 @@ func parseServerFlags(args []string) (serverFlags, error) {
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.DurationVar(&f.gcInterval, "gc-interval", 10*time.Minute, "interval of background garbage collection (0 disables)")
+	fs.Float64Var(&f.gcDiscardRatio, "gc-discard-ratio", 0.5, "value-log GC rewrites a file when at least this fraction of it is stale (0 < r < 1)")
+	fs.StringVar(&f.minFreeDisk, "min-free-disk", "1GiB", "free-space floor of the data directory's filesystem: writes that would go below it fail with 507 InsufficientStorage (bytes with optional KB/MB/GB/KiB/MiB/GiB/TiB suffix, or a percentage like 5%; 0 disables)")
+	fs.BoolVar(&f.healthAuth, "health-auth", false, "require a SigV4-signed request for GET /health (live and ready never need one)")
+	fs.BoolVar(&f.metricsAuth, "metrics-auth", false, "require a SigV4-signed request for GET /metrics")
+	fs.BoolVar(&f.logHeaders, "log-headers", false, "log request and response headers at debug level (credentials redacted; needs --log-level debug)")
 	fs.DurationVar(&f.clockOffset, "test-clock-offset", 0, "testing only: shift this node's clock")
 	fs.BoolVar(&f.noSync, "test-no-sync", false, "testing only: skip fsync (unsafe)")
 	if err := fs.Parse(args); err != nil {
@@ -57,6 +70,13 @@ func parseServerFlags(args []string) (serverFlags, error) {
 	}
 	if fs.NArg() > 0 {
 		return f, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	var err error
+	if f.minFreeBytes, f.minFreePercent, err = parseFloor(f.minFreeDisk); err != nil {
+		return f, fmt.Errorf("--min-free-disk: %w", err)
+	}
+	if f.gcDiscardRatio <= 0 || f.gcDiscardRatio >= 1 {
+		return f, fmt.Errorf("--gc-discard-ratio %v: must be between 0 and 1", f.gcDiscardRatio)
 	}
 	return f, nil
 }
@@ -108,11 +128,18 @@ func serve(f serverFlags, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("credentials: %w", err)
 	}
+	o := &ops{f: f, log: log, started: time.Now()}
+	if err := o.newMetrics(); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
 
 	scfg := store.DefaultConfig(filepath.Join(f.data, "store"))
 	scfg.Logger = log.With("component", "store")
 	scfg.NoSync = f.noSync
 	scfg.GCInterval = f.gcInterval
+	scfg.GCDiscardRatio = f.gcDiscardRatio
+	scfg.MinFreeBytes, scfg.MinFreePercent = f.minFreeBytes, f.minFreePercent
+	scfg.OnGC = o.onGC
 	st, err := store.Open(scfg)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
@@ -147,18 +174,26 @@ func serve(f serverFlags, log *slog.Logger) error {
 		return fmt.Errorf("start cluster node: %w", err)
 	}
 	defer node.Close()
+	o.st, o.node = st, node
 
 	s3cfg := s3.DefaultConfig()
 	s3cfg.Region = f.region
 	s3cfg.Domains = splitList(f.domains)
 	s3cfg.Verifier = s3.NewVerifier(map[string]string{creds.AccessKey: creds.SecretKey}, f.region)
 	s3cfg.Logger = log.With("component", "s3")
+	s3cfg.OnRequest = o.onRequest
+	s3cfg.Ready = o.ready
+	s3cfg.Health = o.health
+	s3cfg.HealthAuth = f.healthAuth
+	o.verify = s3cfg.Verifier
 	api := s3.New(s3cfg, node)
 
 	mux := http.NewServeMux()
 	mux.Handle("/_bucketdb/", node.Handler())
+	mux.Handle(opsPrefix, o.opsHandler())
+	mux.Handle(metricsPath, o.metricsOr(api))
 	mux.Handle("/", api)
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	hs := &http.Server{Handler: logHTTP(mux, log, f.logHeaders), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 
 	printBanner(ln.Addr().String(), f.data, creds)
 	errc := make(chan error, 1)
