@@ -355,6 +355,9 @@ func TestBucketHealing(t *testing.T) {
 	if err := tc.nodes[1].DeleteBucketConfig(ctx, "early", "policy"); err != nil {
 		t.Fatal(err)
 	}
+	if err := tc.stores[0].CreateBucket(ctx, "stray"); err != nil { // as if a deletion missed node 0
+		t.Fatal(err)
+	}
 	tc.restart(2)
 	// Known at once through the others…
 	if b, err := tc.nodes[2].GetBucket(ctx, "late"); err != nil || b.Versioning != store.VersioningEnabled {
@@ -370,6 +373,9 @@ func TestBucketHealing(t *testing.T) {
 	}
 	if _, err := tc.stores[2].GetBucketConfig(ctx, "early", "policy"); !errors.Is(err, store.ErrNoSuchConfig) {
 		t.Fatalf("deleted config after healing: %v", err)
+	}
+	if _, err := tc.stores[0].GetBucket(ctx, "stray"); !errors.Is(err, store.ErrNoSuchBucket) {
+		t.Fatalf("a bucket only one member holds survived healing: %v", err)
 	}
 }
 

@@ -166,6 +166,17 @@ func (n *Node) syncBuckets(ctx context.Context) error {
 	}
 	for name, t := range seen {
 		if len(t.holders) < majority(members) {
+			if len(ok) == members {
+				// Every member answered and only a minority holds it: the
+				// leftover of a deletion (or of a lost creation) that
+				// those members missed. Empty ones go.
+				for id := range t.holders {
+					m, _ := n.reg.get(id)
+					cctx, cancel := n.rpcCtx(ctx, 0)
+					n.replica(m).Bucket(cctx, BucketRequest{Op: bucketDelete, Bucket: name})
+					cancel()
+				}
+			}
 			continue
 		}
 		votes := map[store.Versioning]int{}
