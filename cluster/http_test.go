@@ -181,3 +181,99 @@ func TestHTTPCluster(t *testing.T) {
 		t.Fatal("a node with another secret joined")
 	}
 }
+
+// TestHTTPJoinAndRemove: a fourth node joins over gossip and takes its
+// share; then one node is removed through the admin endpoint, drains and
+// leaves; every key ends with three replicas and stays readable.
+func TestHTTPJoinAndRemove(t *testing.T) {
+	ctx := context.Background()
+	a, _ := startHTTPNode(t, "a", "s3cret", nil)
+	seed := []string{a.cfg.GossipAddr}
+	b, _ := startHTTPNode(t, "b", "s3cret", seed)
+	c, _ := startHTTPNode(t, "c", "s3cret", seed)
+	if err := a.CreateBucket(ctx, "bk"); err != nil {
+		t.Fatal(err)
+	}
+	const keys = 30
+	for i := range keys {
+		put(t, []*Node{a, b, c}[i%3], "bk", fmt.Sprint("k", i), fmt.Sprint("v", i))
+	}
+	d, _ := startHTTPNode(t, "d", "s3cret", seed)
+	nodes := []*Node{a, b, c, d}
+	waitFor(t, "four members everywhere", func() bool {
+		for _, nd := range nodes {
+			if len(nd.activeMembers()) != 4 {
+				return false
+			}
+		}
+		return true
+	})
+	heal := func() {
+		for range 2 {
+			for _, nd := range nodes {
+				if err := nd.HealNow(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	replicas := func() map[string]int {
+		count := map[string]int{}
+		for _, nd := range nodes {
+			r, err := nd.st.ListObjectVersions(ctx, "bk", store.ListVersionsOptions{MaxKeys: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range r.Versions {
+				count[v.Key]++
+			}
+		}
+		return count
+	}
+	heal()
+	for k, n := range replicas() {
+		if n != 3 {
+			t.Fatalf("after join %s has %d replicas", k, n)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+a.cfg.S3Addr+AdminRemovePath+"?node=b", nil)
+	SignAdminRequest(req, "s3cret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("admin remove: %s", resp.Status)
+	}
+	waitFor(t, "b learns it is leaving", func() bool { m, _ := b.reg.get("b"); return m.State != stateActive })
+	for i := range keys {
+		mustGet(t, c, "bk", fmt.Sprint("k", i), fmt.Sprint("v", i))
+	}
+	heal()
+	if m, _ := a.reg.get("b"); m.State != stateRemoved {
+		t.Fatalf("b is %s after draining", m.State)
+	}
+	count := replicas()
+	if len(count) != keys {
+		t.Fatalf("%d keys left", len(count))
+	}
+	for k, n := range count {
+		if n != 3 {
+			t.Fatalf("after removal %s has %d replicas", k, n)
+		}
+	}
+	for _, nd := range []*Node{a, c, d} {
+		for i := range keys {
+			mustGet(t, nd, "bk", fmt.Sprint("k", i), fmt.Sprint("v", i))
+		}
+	}
+	waitFor(t, "b shown as removed and gone", func() bool {
+		for _, m := range a.Status(ctx).Members {
+			if m.ID == "b" {
+				return m.Lifecycle == stateRemoved && m.State == Dead
+			}
+		}
+		return false
+	})
+}
