@@ -19,13 +19,21 @@ import (
 // registry. Gossip is encrypted with a key derived from the cluster secret,
 // so a node with another secret cannot join.
 type gossip struct {
-	n  *Node
-	ml *memberlist.Memberlist // nil: gossip disabled (a cluster of one)
+	n    *Node
+	ml   *memberlist.Memberlist // nil: gossip disabled (a cluster of one)
+	stop chan struct{}
+	done chan struct{}
 }
 
+// reconnectInterval is how often a node tries to rejoin members it sees as
+// dead. Memberlist forgets dead members after a while, so without this two
+// sides of a healed partition would never find each other again.
+const reconnectInterval = 3 * time.Second
+
 func newGossip(n *Node) (*gossip, error) {
-	g := &gossip{n: n}
+	g := &gossip{n: n, stop: make(chan struct{}), done: make(chan struct{})}
 	if n.cfg.GossipAddr == "" {
+		close(g.done)
 		return g, nil
 	}
 	host, port, err := splitHostPort(n.cfg.GossipAddr)
@@ -76,7 +84,31 @@ func newGossip(n *Node) (*gossip, error) {
 			return nil, fmt.Errorf("cluster: join %v: %w", n.cfg.Join, err)
 		}
 	}
+	go g.reconnectLoop()
 	return g, nil
+}
+
+// reconnectLoop rejoins registry members that gossip sees as dead.
+func (g *gossip) reconnectLoop() {
+	defer close(g.done)
+	t := time.NewTicker(reconnectInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.stop:
+			return
+		case <-t.C:
+		}
+		var addrs []string
+		for _, m := range g.n.reg.list() {
+			if m.ID != g.n.id && m.State != stateRemoved && m.GossipAddr != "" && g.state(m.ID) == Dead {
+				addrs = append(addrs, m.GossipAddr)
+			}
+		}
+		if len(addrs) > 0 {
+			g.ml.Join(addrs) // failures are expected while they are down
+		}
+	}
 }
 
 func splitHostPort(a string) (string, int, error) {
@@ -124,6 +156,8 @@ func (g *gossip) close() error {
 	if g.ml == nil {
 		return nil
 	}
+	close(g.stop)
+	<-g.done
 	return g.ml.Shutdown()
 }
 
@@ -174,6 +208,8 @@ type slogWriter struct{ l *slog.Logger }
 func (w *slogWriter) Write(p []byte) (int, error) {
 	line := string(bytes.TrimSpace(p))
 	switch {
+	case bytes.Contains(p, []byte("Failed to join")):
+		w.l.Debug(line) // the reconnect loop retrying a member that is down
 	case bytes.Contains(p, []byte("[ERR]")):
 		w.l.Error(line)
 	case bytes.Contains(p, []byte("[WARN]")):

@@ -39,7 +39,8 @@ type LifecycleConfig struct {
 	// Interval is the period of the background pass. Default 1m; negative:
 	// no background loop (RunOnce still works).
 	Interval time.Duration
-	// Logger receives one line per action; nil: the node's logger.
+	// Logger receives one line per action (Info) and failures (Warn); nil:
+	// the node's logger.
 	Logger *slog.Logger
 }
 
@@ -87,13 +88,13 @@ func (n *Node) StartLifecycle(cfg LifecycleConfig) (*Lifecycle, error) {
 	if cfg.Interval == 0 {
 		cfg.Interval = d.Interval
 	}
-	if cfg.Day < 0 {
+	if cfg.Day <= 0 {
 		return nil, fmt.Errorf("cluster: lifecycle day %v must be positive", cfg.Day)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = n.log
 	}
-	l := &Lifecycle{n: n, cfg: cfg, log: cfg.Logger.With("component", "lifecycle")}
+	l := &Lifecycle{n: n, cfg: cfg, log: cfg.Logger}
 	if cfg.Interval > 0 {
 		n.goBackground(l.loop)
 	}
