@@ -29,6 +29,7 @@ type serverFlags struct {
 	replicas, writeQuorum, readQuorum int
 	logFormat, logLevel               string
 	gcInterval                        time.Duration
+	lifecycleDay, lifecycleInterval   time.Duration
 	clockOffset                       time.Duration
 	noSync                            bool
 
@@ -58,6 +59,8 @@ func parseServerFlags(args []string) (serverFlags, error) {
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.DurationVar(&f.gcInterval, "gc-interval", 10*time.Minute, "interval of background garbage collection (0 disables)")
+	fs.DurationVar(&f.lifecycleInterval, "lifecycle-interval", time.Minute, "how often bucket lifecycle rules are applied (0 disables)")
+	fs.DurationVar(&f.lifecycleDay, "lifecycle-day", 24*time.Hour, "length of a lifecycle day (tests shorten it)")
 	fs.Float64Var(&f.gcDiscardRatio, "gc-discard-ratio", 0.5, "value-log GC rewrites a file when at least this fraction of it is stale (0 < r < 1)")
 	fs.StringVar(&f.minFreeDisk, "min-free-disk", "1GiB", "free-space floor of the data directory's filesystem: writes that would go below it fail with 507 InsufficientStorage (bytes with optional KB/MB/GB/KiB/MiB/GiB/TiB suffix, or a percentage like 5%; 0 disables)")
 	fs.BoolVar(&f.healthAuth, "health-auth", false, "require a SigV4-signed request for GET /health (live and ready never need one)")
@@ -175,6 +178,15 @@ func serve(f serverFlags, log *slog.Logger) error {
 	}
 	defer node.Close()
 	o.st, o.node = st, node
+	lcInterval := f.lifecycleInterval
+	if lcInterval == 0 {
+		lcInterval = -1 // disabled
+	}
+	if _, err := node.StartLifecycle(cluster.LifecycleConfig{Day: f.lifecycleDay, Interval: lcInterval,
+		Logger: log.With("component", "lifecycle")}); err != nil {
+		ln.Close()
+		return fmt.Errorf("start lifecycle worker: %w", err)
+	}
 
 	s3cfg := s3.DefaultConfig()
 	s3cfg.Region = f.region
