@@ -525,3 +525,48 @@ func TestConcurrentClientsNodeLoss(t *testing.T) {
 		}
 	}
 }
+
+// Concurrent overwrites of one key through every coordinator converge:
+// every replica and every node agree on the latest version.
+func TestConcurrentOverwritesConverge(t *testing.T) {
+	tc := startCluster(t, 3)
+	ctx := context.Background()
+	mustCreate(t, tc.nodes[0], "b")
+	done := make(chan error, 30)
+	for i := range 30 {
+		go func() {
+			body := fmt.Sprint("w", i)
+			_, err := tc.nodes[i%3].PutObject(ctx, "b", "hot", strings.NewReader(body), int64(len(body)), store.PutOptions{})
+			done <- err
+		}()
+	}
+	for range 30 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	tc.healAll()
+	var want string
+	for i, nd := range tc.nodes {
+		info, body, err := get(t, nd, "b", "hot", store.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			want = body
+		} else if body != want {
+			t.Fatalf("%s reads %q, node 0 %q", nd.id, body, want)
+		}
+		vs := tc.localVersions(i, "b", "hot")
+		if len(vs) != 1 || internalOf(vs[0]) != internalOf(info) {
+			t.Fatalf("replica %d holds %+v, latest is %s", i, vs, internalOf(info))
+		}
+	}
+}
+
+func TestRemoveLastMemberRefused(t *testing.T) {
+	tc := startCluster(t, 1)
+	if err := tc.nodes[0].Remove(context.Background(), "n0"); err == nil {
+		t.Fatal("removing the only member was accepted")
+	}
+}

@@ -395,7 +395,7 @@ func (w *walk) page(ctx context.Context, bucket, after, through string, ds []Dig
 			continue
 		}
 		// Not an owner any more: drop the key once every owner holds it.
-		if confirmed == len(p.nodes) {
+		if len(p.nodes) > 0 && confirmed == len(p.nodes) {
 			for _, d := range byKey[key] {
 				n.svc.DeleteVersion(ctx, DeleteVersionRequest{Bucket: bucket, Key: key, InternalID: d.ID})
 			}

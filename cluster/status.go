@@ -137,6 +137,9 @@ func (n *Node) Remove(ctx context.Context, nodeID string) error {
 	if m.State == stateRemoved {
 		return nil
 	}
+	if m.State == stateActive && len(n.reg.view().active) <= 1 {
+		return fmt.Errorf("cluster: %s is the last active member", nodeID)
+	}
 	if n.state(nodeID) == Dead {
 		m.State = stateRemoved
 	} else {

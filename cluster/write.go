@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bucketdb/bucketdb/store"
@@ -23,6 +25,29 @@ var errStalled = errors.New("cluster: replica stalled")
 // commitGrace is how long a coordinator that has W prepared replicas still
 // waits for the others before committing.
 const commitGrace = 100 * time.Millisecond
+
+// chunk is a piece of a body shared by the replicas' queues; full-size
+// chunks go back to a pool once every queue that took one wrote it.
+type chunk struct {
+	b    []byte
+	refs atomic.Int32
+}
+
+var chunkPool = sync.Pool{New: func() any { return &chunk{b: make([]byte, chunkSize)} }}
+
+func newChunk(n int) *chunk {
+	c := chunkPool.Get().(*chunk)
+	c.b = c.b[:n]
+	c.refs.Store(1)
+	return c
+}
+
+func (c *chunk) release() {
+	if c.refs.Add(-1) == 0 && cap(c.b) == chunkSize {
+		c.b = c.b[:chunkSize]
+		chunkPool.Put(c)
+	}
+}
 
 // result is one replica's answer.
 type result[T any] struct {
@@ -45,7 +70,7 @@ func broadcast[T any](ctx context.Context, n *Node, targets []Member, need int, 
 	type sink struct {
 		m      Member
 		cancel context.CancelFunc
-		queue  chan []byte
+		queue  chan *chunk
 		pw     *io.PipeWriter
 		dead   bool
 	}
@@ -70,15 +95,18 @@ func broadcast[T any](ctx context.Context, n *Node, targets []Member, need int, 
 			continue
 		}
 		pr, pw := io.Pipe()
-		s.pw, s.queue = pw, make(chan []byte, queueDepth)
+		s.pw, s.queue = pw, make(chan *chunk, queueDepth)
 		go func() { // writer: queue -> pipe
 			failed := false
 			for c := range s.queue {
 				if !failed {
-					if _, err := pw.Write(c); err != nil {
+					// A pipe write returns once the reader consumed it all,
+					// so the chunk is free again afterwards.
+					if _, err := pw.Write(c.b); err != nil {
 						failed = true
 					}
 				}
+				c.release()
 			}
 			pw.Close()
 		}()
@@ -112,11 +140,13 @@ func broadcast[T any](ctx context.Context, n *Node, targets []Member, need int, 
 		return abort(unavailable("reachable", live, need, nil))
 	}
 	var timer *time.Timer
-	push := func(buf []byte) error {
+	push := func(buf *chunk) error {
+		defer buf.release() // the feeder's own reference
 		for _, s := range sinks {
 			if s.dead {
 				continue
 			}
+			buf.refs.Add(1)
 			select {
 			case s.queue <- buf:
 				continue
@@ -132,7 +162,9 @@ func broadcast[T any](ctx context.Context, n *Node, targets []Member, need int, 
 				timer.Stop()
 				continue
 			case <-timer.C:
+				buf.refs.Add(-1)
 			case <-ctx.Done():
+				buf.refs.Add(-1)
 				return ctx.Err()
 			}
 			n.log.Warn("replica stalled, dropped from write", "peer", s.m.ID)
@@ -148,10 +180,11 @@ func broadcast[T any](ctx context.Context, n *Node, targets []Member, need int, 
 		return nil
 	}
 	for remaining := size; remaining > 0; {
-		buf := make([]byte, min(remaining, chunkSize))
-		k, err := io.ReadFull(body, buf)
+		buf := newChunk(int(min(remaining, chunkSize)))
+		k, err := io.ReadFull(body, buf.b)
 		remaining -= int64(k)
 		if err != nil {
+			buf.release()
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				err = fmt.Errorf("%w: got %d of %d bytes", store.ErrIncompleteBody, size-remaining, size)
 			}
@@ -172,7 +205,9 @@ func broadcast[T any](ctx context.Context, n *Node, targets []Member, need int, 
 	if err != nil {
 		return abort(err)
 	}
-	if err := push(frame); err != nil {
+	fc := &chunk{b: frame}
+	fc.refs.Store(1)
+	if err := push(fc); err != nil {
 		return abort(err)
 	}
 	for _, s := range sinks {
