@@ -7,6 +7,7 @@
 #   BENCH_NODES=3 scripts/bench.sh        # the same against a 3-node cluster (node 1)
 #   BENCH_MODES=standard,versions,complete scripts/bench.sh -duration 10s
 #
+# The objects are left in place (-keep): the data directory is thrown away.
 # Extra arguments go to the bench tool (go run ./scripts/bench -h lists them).
 # To benchmark another S3 server, run the tool directly:
 #   go run ./scripts/bench -endpoint http://HOST:PORT -access-key K -secret-key S
@@ -76,7 +77,7 @@ done
 echo "bench.sh: $nodes node(s), benchmarking ${endpoints[0]} (server PID ${pids[0]})"
 status=0
 "$tmp/bench" -endpoint "${endpoints[0]}" -access-key "$BUCKETDB_ACCESS_KEY" -secret-key "$BUCKETDB_SECRET_KEY" \
-	-pid "${pids[0]}" -wait-ready 60s -modes "$modes" "$@" || status=$?
+	-pid "${pids[0]}" -wait-ready 60s -modes "$modes" -keep "$@" || status=$?
 
 for i in "${!pids[@]}"; do
 	hwm=$(awk '/^VmHWM:/ {printf "%.0f MiB", $2/1024}' "/proc/${pids[$i]}/status" 2>/dev/null || echo "?")
