@@ -6,7 +6,7 @@
 //
 //   - events that the code reports as they happen, through methods of
 //     *Metrics: ObserveRequest (the S3 layer's per-request summary),
-//     ObserveGC, ObserveScrub, LockGranted / LockConflict, LifecycleAction;
+//     ObserveGC, ObserveScrub, LockGranted / LockConflict;
 //   - state read at scrape time through functions in Config (store contents
 //     and sizes, disk space, cluster members, healing). Store figures come
 //     from a full scan, so they are cached for Config.StoreCacheTTL.
@@ -57,6 +57,9 @@ type Config struct {
 	Disk          func() (Disk, error)
 	Members       func() []Member
 	Heal          func() Heal
+	// Lifecycle returns the lifecycle worker's action totals by action
+	// (expire, noncurrent_expire, delete_marker_cleanup, abort_upload).
+	Lifecycle func() map[string]int64
 }
 
 // Metrics holds the event metrics; create it with New.
@@ -74,7 +77,6 @@ type Metrics struct {
 	scrubRepaired prometheus.Counter
 	lockGrants    prometheus.Counter
 	lockConflicts prometheus.Counter
-	lifecycle     *prometheus.CounterVec
 }
 
 // Liveness states always exported by bucketdb_cluster_members, so a state
@@ -119,15 +121,13 @@ func New(cfg Config) (*Metrics, error) {
 			Help: "Distributed lock grants (acquire and renew) coordinated by this node."}),
 		lockConflicts: prometheus.NewCounter(prometheus.CounterOpts{Name: "bucketdb_lock_conflicts_total",
 			Help: "Lock requests refused because another holder had the lock."}),
-		lifecycle: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bucketdb_lifecycle_actions_total",
-			Help: "Lifecycle actions applied, by action (expire, noncurrent_expire, abort_upload, ...)."}, []string{"action"}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bucketdb_build_info",
 		Help: "Always 1; the version label names the running build."}, []string{"version"})
 	build.WithLabelValues(cfg.Version).Set(1)
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.bytesIn, m.bytesOut,
 		m.gcRuns, m.gcReclaimed, m.gcOrphans, m.gcLast, m.scrubRuns, m.scrubBad, m.scrubRepaired,
-		m.lockGrants, m.lockConflicts, m.lifecycle, build, newStateCollector(cfg)} {
+		m.lockGrants, m.lockConflicts, build, newStateCollector(cfg)} {
 		if err := cfg.Registerer.Register(c); err != nil {
 			return nil, err
 		}
@@ -171,18 +171,6 @@ func (m *Metrics) LockGranted() { m.lockGrants.Inc() }
 // LockConflict counts a lock request refused because of another holder.
 func (m *Metrics) LockConflict() { m.lockConflicts.Inc() }
 
-// LifecycleAction counts one lifecycle action (expire, noncurrent_expire,
-// abort_upload, delete_marker_cleanup, ...).
-func (m *Metrics) LifecycleAction(action string) { m.lifecycle.WithLabelValues(action).Inc() }
-
-// AddLifecycleActions adds n actions at once (for a source that reports
-// totals per pass).
-func (m *Metrics) AddLifecycleActions(action string, n int64) {
-	if n > 0 {
-		m.lifecycle.WithLabelValues(action).Add(float64(n))
-	}
-}
-
 // stateCollector exports the scrape-time figures of Config.
 type stateCollector struct {
 	cfg Config
@@ -195,6 +183,7 @@ type stateCollector struct {
 	objects, versions, bytes, dataBytes, lsm, vlog *prometheus.Desc
 	diskTotal, diskFree, diskFloor                 *prometheus.Desc
 	members, backlog, passes, storeUp              *prometheus.Desc
+	lifecycle                                      *prometheus.Desc
 }
 
 func newStateCollector(cfg Config) *stateCollector {
@@ -215,12 +204,13 @@ func newStateCollector(cfg Config) *stateCollector {
 		members:   d("bucketdb_cluster_members", "Cluster members by liveness as this node sees them.", "state"),
 		backlog:   d("bucketdb_heal_backlog", "Versions the last anti-entropy pass could not repair yet."),
 		passes:    d("bucketdb_heal_passes_total", "Completed anti-entropy passes."),
+		lifecycle: d("bucketdb_lifecycle_actions_total", "Lifecycle actions applied, by action.", "action"),
 	}
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.objects, c.versions, c.bytes, c.dataBytes, c.lsm, c.vlog,
-		c.storeUp, c.diskTotal, c.diskFree, c.diskFloor, c.members, c.backlog, c.passes} {
+		c.storeUp, c.diskTotal, c.diskFree, c.diskFloor, c.members, c.backlog, c.passes, c.lifecycle} {
 		ch <- d
 	}
 }
@@ -268,6 +258,11 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		h := c.cfg.Heal()
 		gauge(c.backlog, h.Backlog)
 		ch <- prometheus.MustNewConstMetric(c.passes, prometheus.CounterValue, float64(h.Passes))
+	}
+	if c.cfg.Lifecycle != nil {
+		for action, n := range c.cfg.Lifecycle() {
+			ch <- prometheus.MustNewConstMetric(c.lifecycle, prometheus.CounterValue, float64(n), action)
+		}
 	}
 }
 

@@ -48,7 +48,8 @@ func TestEventsAndState(t *testing.T) {
 		Members: func() []Member {
 			return []Member{{"n1", "alive", "active"}, {"n2", "dead", "active"}, {"n3", "alive", "removed"}}
 		},
-		Heal: func() Heal { return Heal{Backlog: 2, Passes: 9} },
+		Heal:      func() Heal { return Heal{Backlog: 2, Passes: 9} },
+		Lifecycle: func() map[string]int64 { return map[string]int64{"expire": 1, "abort_upload": 3} },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -60,8 +61,6 @@ func TestEventsAndState(t *testing.T) {
 	m.ObserveScrub(1, 1)
 	m.LockGranted()
 	m.LockConflict()
-	m.LifecycleAction("expire")
-	m.AddLifecycleActions("abort_upload", 3)
 
 	text := scrape(t, reg)
 	wantLines(t, text,

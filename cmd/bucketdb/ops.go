@@ -47,6 +47,7 @@ type ops struct {
 	log     *slog.Logger
 	st      *store.Store
 	node    *cluster.Node
+	lc      *cluster.Lifecycle // nil until started
 	verify  *s3.Verifier
 	reg     *prometheus.Registry
 	m       *metrics.Metrics
@@ -80,6 +81,14 @@ func (o *ops) newMetrics() error {
 		Heal: func() metrics.Heal {
 			h := o.node.HealInfo()
 			return metrics.Heal{Backlog: h.Backlog, Passes: h.Passes}
+		},
+		Lifecycle: func() map[string]int64 {
+			if o.lc == nil {
+				return nil
+			}
+			s := o.lc.Stats()
+			return map[string]int64{"expire": s.Expired, "noncurrent_expire": s.NoncurrentRemoved,
+				"delete_marker_cleanup": s.MarkersRemoved, "abort_upload": s.UploadsAborted}
 		},
 	})
 	o.m = m

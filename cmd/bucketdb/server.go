@@ -182,11 +182,13 @@ func serve(f serverFlags, log *slog.Logger) error {
 	if lcInterval == 0 {
 		lcInterval = -1 // disabled
 	}
-	if _, err := node.StartLifecycle(cluster.LifecycleConfig{Day: f.lifecycleDay, Interval: lcInterval,
-		Logger: log.With("component", "lifecycle")}); err != nil {
+	lc, err := node.StartLifecycle(cluster.LifecycleConfig{Day: f.lifecycleDay, Interval: lcInterval,
+		Logger: log.With("component", "lifecycle")})
+	if err != nil {
 		ln.Close()
 		return fmt.Errorf("start lifecycle worker: %w", err)
 	}
+	o.lc = lc
 
 	s3cfg := s3.DefaultConfig()
 	s3cfg.Region = f.region
