@@ -124,9 +124,7 @@ func newNode(cfg Config, st *store.Store, o nodeOptions) (*Node, error) {
 	if !known || want != self {
 		n.reg.set(want)
 	}
-	if n.stage, err = newStager(filepath.Join(cfg.DataDir, "staging"), cfg.StageTTL); err != nil {
-		return nil, err
-	}
+	n.stage = newStager(st, cfg.StageTTL)
 	if n.tombs, err = openTombstones(filepath.Join(cfg.DataDir, "tombstones.jsonl"), cfg.TombstoneTTL); err != nil {
 		return nil, err
 	}

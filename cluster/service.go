@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/bucketdb/bucketdb/store"
@@ -91,16 +90,11 @@ func (s *service) Commit(ctx context.Context, ref StageRef) (CommitResponse, err
 			e.req.Complete.VersionID = ref.VersionID
 		}
 	}
-	var body io.Reader
-	if e.path != "" {
-		f, err := os.Open(e.path)
-		if err != nil {
-			return CommitResponse{}, fmt.Errorf("open staged body: %w", err)
-		}
-		defer f.Close()
-		body = f
+	if e.body != nil {
+		info, err := s.st.PutStaged(ctx, e.req.Bucket, e.req.Key, e.body, e.req.Put.options())
+		return CommitResponse{Info: info}, err
 	}
-	return s.apply(ctx, e.req, body)
+	return s.apply(ctx, e.req, nil)
 }
 
 func (s *service) Abort(ctx context.Context, ref StageRef) (Empty, error) {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -14,73 +12,57 @@ import (
 )
 
 // stager holds prepared mutations until their coordinator commits or aborts
-// them. Put bodies live in files under dir (not synced: a staged write that
-// does not survive a crash was never acknowledged). Entries older than ttl
+// them. A put's body is made durable by the store at once, in a data file no
+// version references yet (store.StageBody), so a commit is a metadata
+// transaction only; a staged body that is never committed is released (and
+// after a crash the store's orphan GC removes it). Entries older than ttl
 // are dropped by sweep.
 type stager struct {
-	dir string
 	ttl time.Duration
+	st  *store.Store
 
 	mu      sync.Mutex
 	entries map[string]*staged
 }
 
 type staged struct {
+	st      *store.Store
 	req     PrepareRequest
-	path    string // put body; "" otherwise
+	body    *store.StagedBody // put body; nil otherwise
 	created time.Time
 }
 
-func newStager(dir string, ttl time.Duration) (*stager, error) {
-	// Leftovers of a previous run can never be committed.
-	if err := os.RemoveAll(dir); err != nil {
-		return nil, fmt.Errorf("clear staging dir: %w", err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create staging dir: %w", err)
-	}
-	return &stager{dir: dir, ttl: ttl, entries: map[string]*staged{}}, nil
+func newStager(st *store.Store, ttl time.Duration) *stager {
+	return &stager{ttl: ttl, st: st, entries: map[string]*staged{}}
 }
 
 // add stages req, copying exactly req.Size body bytes for a put.
 func (s *stager) add(ctx context.Context, req PrepareRequest, body io.Reader) error {
-	if req.StageID == "" || filepath.Base(req.StageID) != req.StageID {
+	if req.StageID == "" {
 		return fmt.Errorf("%w: bad stage ID", store.ErrInvalidArgument)
 	}
-	e := &staged{req: req, created: time.Now()}
+	e := &staged{st: s.st, req: req, created: time.Now()}
 	if req.Kind == opPut {
 		if req.Size < 0 || req.Size > store.MaxPutSize {
 			return fmt.Errorf("%w: size %d out of range", store.ErrInvalidArgument, req.Size)
 		}
-		e.path = filepath.Join(s.dir, req.StageID)
-		f, err := os.OpenFile(e.path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		cr := ctxReader{ctx, body}
+		sb, err := s.st.StageBody(ctx, io.LimitReader(cr, req.Size), req.Size, req.Put.ContentMD5, len(req.Put.Parts) == 0)
 		if err != nil {
-			return fmt.Errorf("stage body: %w", err)
-		}
-		n, err := io.Copy(f, io.LimitReader(ctxReader{ctx, body}, req.Size))
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil && n < req.Size {
-			err = fmt.Errorf("%w: got %d of %d bytes", store.ErrIncompleteBody, n, req.Size)
-		}
-		if err == nil {
-			var extra map[string]string
-			if extra, err = readTrailer(ctxReader{ctx, body}); err == nil {
-				e.req.Put.Meta.Checksums = mergeChecksums(e.req.Put.Meta.Checksums, extra)
-			}
-		}
-		if err != nil {
-			os.Remove(e.path)
 			return err
 		}
+		extra, err := readTrailer(cr)
+		if err != nil {
+			s.st.ReleaseStaged(sb)
+			return err
+		}
+		e.body = sb
+		e.req.Put.Meta.Checksums = mergeChecksums(e.req.Put.Meta.Checksums, extra)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, dup := s.entries[req.StageID]; dup {
-		if e.path != "" {
-			os.Remove(e.path)
-		}
+		e.release()
 		return fmt.Errorf("%w: duplicate stage ID", store.ErrInvalidArgument)
 	}
 	s.entries[req.StageID] = e
@@ -100,9 +82,7 @@ func (s *stager) take(id string) (*staged, error) {
 }
 
 func (e *staged) release() {
-	if e.path != "" {
-		os.Remove(e.path)
-	}
+	e.st.ReleaseStaged(e.body) // no-op once committed
 }
 
 // sweep drops expired entries.
