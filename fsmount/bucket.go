@@ -44,6 +44,36 @@ type Bucket interface {
 	AbortMultipart(ctx context.Context, key, uploadID string) error
 }
 
+// VersionedBucket is the optional capability behind MOUNT/.versions,
+// detected by type assertion on Config.Bucket (as database/sql/driver
+// detects optional interfaces). Without it .versions is an ordinary name.
+//
+// Contract (in addition to Bucket's):
+//   - ListVersions calls fn for every version, delete marker and (with a
+//     delimiter) common prefix under opts.Prefix, across all pages, until
+//     fn returns false. Keys come in ascending order; the entries of one
+//     key come together, newest first; common prefixes may come anywhere.
+//     An unversioned bucket lists one version per object, ID "null".
+//   - GetVersion reads bytes [off, off+n) of one version (n < 0: to the
+//     end); a missing version is ErrNotExist.
+type VersionedBucket interface {
+	ListVersions(ctx context.Context, opts ListOptions, fn func(VersionEntry) bool) error
+	GetVersion(ctx context.Context, key, versionID string, off, n int64) (io.ReadCloser, error)
+}
+
+// NullVersion is the version ID S3 gives objects written while
+// versioning is off (or suspended).
+const NullVersion = "null"
+
+// VersionEntry is one result of ListVersions: a version, a delete marker,
+// or a common prefix (IsPrefix; only Key is set).
+type VersionEntry struct {
+	ObjectInfo   // VersionID is always set for versions and markers
+	IsLatest     bool
+	DeleteMarker bool
+	IsPrefix     bool
+}
+
 // Sentinel errors of the Bucket interface. errnoOf maps them to errno values.
 var (
 	ErrNotExist     = errors.New("no such key")

@@ -410,7 +410,7 @@ func (d *dirNode) newAttrs(ctx context.Context, kind, mode uint32) attrs {
 
 // Mkdir writes the "name/" marker so that the empty directory persists.
 func (d *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
-	if d.fsys.cfg.ReadOnly {
+	if d.fsys.cfg.ReadOnly || d.isVersionsRoot(name) {
 		return nil, syscall.EROFS
 	}
 	if errno := checkNewName(name); errno != 0 {
@@ -432,7 +432,7 @@ func (d *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse
 
 // Create makes a new file whose empty staging is uploaded on close.
 func (d *dirNode) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
-	if d.fsys.cfg.ReadOnly {
+	if d.fsys.cfg.ReadOnly || d.isVersionsRoot(name) {
 		return nil, nil, 0, syscall.EROFS
 	}
 	if errno := checkNewName(name); errno != 0 {
@@ -458,7 +458,7 @@ func (d *dirNode) Create(ctx context.Context, name string, flags uint32, mode ui
 
 // Symlink stores the target as the object body with mode S_IFLNK|0777.
 func (d *dirNode) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
-	if d.fsys.cfg.ReadOnly {
+	if d.fsys.cfg.ReadOnly || d.isVersionsRoot(name) {
 		return nil, syscall.EROFS
 	}
 	if errno := checkNewName(name); errno != 0 {
@@ -487,7 +487,7 @@ func (d *dirNode) Symlink(ctx context.Context, target, name string, out *fuse.En
 // Unlink deletes the object (writing a marker first if the directory is
 // implicit, so that it survives losing its last entry).
 func (d *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
-	if d.fsys.cfg.ReadOnly {
+	if d.fsys.cfg.ReadOnly || d.isVersionsRoot(name) {
 		return syscall.EROFS
 	}
 	prefix, ok := d.keyPrefix()
@@ -536,7 +536,7 @@ func (d *dirNode) isEmptyDir(ctx context.Context, prefix string, child *fs.Inode
 
 // Rmdir removes an empty directory's marker; ENOTEMPTY otherwise.
 func (d *dirNode) Rmdir(ctx context.Context, name string) syscall.Errno {
-	if d.fsys.cfg.ReadOnly {
+	if d.fsys.cfg.ReadOnly || d.isVersionsRoot(name) {
 		return syscall.EROFS
 	}
 	prefix, ok := d.keyPrefix()

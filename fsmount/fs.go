@@ -95,10 +95,13 @@ func (c *Config) validate() error {
 type FS struct {
 	cfg    Config
 	bucket Bucket
-	log    *slog.Logger
-	root   *dirNode
-	cache  *blockCache
-	logged sync.Map
+	// versions is the bucket's VersionedBucket capability, nil if it has
+	// none (then there is no .versions tree).
+	versions VersionedBucket
+	log      *slog.Logger
+	root     *dirNode
+	cache    *blockCache
+	logged   sync.Map
 	// started is shown as the time of directories without a marker.
 	started time.Time
 
@@ -125,6 +128,7 @@ func New(cfg Config) (*FS, error) {
 		prefetch: make(chan struct{}, 8),
 		started:  time.Now(),
 	}
+	f.versions, _ = cfg.Bucket.(VersionedBucket)
 	f.root = &dirNode{nodeBase: nodeBase{fsys: f}}
 	f.root.attr = attrs{mode: syscall.S_IFDIR | cfg.DirMode&07777, uid: cfg.UID, gid: cfg.GID, size: 4096,
 		mtime: time.Now(), ctime: time.Now(), atime: time.Now()}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -23,6 +24,11 @@ type MemBucket struct {
 	uploads map[string]*memUpload
 	nextID  int
 	clock   time.Time
+	// hist holds every key's versions and delete markers, oldest first
+	// (one "null" version per live key while versioning is off).
+	hist      map[string][]*memObject
+	versioned bool
+	nextVer   uint64
 
 	// NoListMeta makes List return entries without metadata, like a
 	// plain S3 server.
@@ -36,10 +42,12 @@ type MemBucket struct {
 }
 
 type memObject struct {
-	data  []byte
-	meta  Meta
-	etag  string
-	mtime time.Time
+	data    []byte
+	meta    Meta
+	etag    string
+	mtime   time.Time
+	vid     string
+	deleted bool // a delete marker
 }
 
 type memUpload struct {
@@ -55,6 +63,7 @@ func NewMemBucket() *MemBucket {
 	return &MemBucket{
 		objs:    map[string]*memObject{},
 		uploads: map[string]*memUpload{},
+		hist:    map[string][]*memObject{},
 		Calls:   map[string]int{},
 		clock:   time.Unix(1700000000, 0),
 	}
@@ -126,11 +135,53 @@ func (b *MemBucket) store(key string, data []byte, meta Meta, etag string) *memO
 	b.clock = b.clock.Add(time.Second)
 	o := &memObject{data: data, meta: maps.Clone(meta), etag: etag, mtime: b.clock}
 	b.objs[key] = o
+	b.record(key, o)
 	return o
 }
 
+// record adds o (a version or a delete marker) to key's history: a new
+// version when versioning is on, else it replaces the "null" version (a
+// delete marker then just removes it).
+func (b *MemBucket) record(key string, o *memObject) {
+	if b.versioned {
+		b.nextVer++
+		// Time-ordered head and a pseudo-random tail, like BucketDB's IDs.
+		x := b.nextVer * 0x9e3779b97f4a7c15
+		x ^= x >> 29
+		o.vid = fmt.Sprintf("%016x%016x", b.nextVer, x*0xbf58476d1ce4e5b9)
+		b.hist[key] = append(b.hist[key], o)
+		return
+	}
+	o.vid = NullVersion
+	h := slices.DeleteFunc(b.hist[key], func(v *memObject) bool { return v.vid == NullVersion })
+	if !o.deleted {
+		h = append(h, o)
+	}
+	if len(h) == 0 {
+		delete(b.hist, key)
+		return
+	}
+	b.hist[key] = h
+}
+
+// EnableVersioning turns versioning on: from now on every write adds a
+// version and every delete adds a delete marker.
+func (b *MemBucket) EnableVersioning() {
+	b.mu.Lock()
+	b.versioned = true
+	b.mu.Unlock()
+}
+
+// Now returns the bucket's clock: the LastModified of the latest change.
+// Every change advances it by one second.
+func (b *MemBucket) Now() time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.clock
+}
+
 func (o *memObject) info(key string) ObjectInfo {
-	return ObjectInfo{Key: key, Size: int64(len(o.data)), ETag: o.etag, LastModified: o.mtime, Meta: maps.Clone(o.meta), HasMeta: true}
+	return ObjectInfo{Key: key, Size: int64(len(o.data)), ETag: o.etag, LastModified: o.mtime, Meta: maps.Clone(o.meta), HasMeta: true, VersionID: o.vid}
 }
 
 func (b *MemBucket) sortedKeys() []string {
@@ -296,7 +347,12 @@ func (b *MemBucket) Delete(ctx context.Context, key string) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	_, live := b.objs[key]
 	delete(b.objs, key)
+	if live || b.versioned {
+		b.clock = b.clock.Add(time.Second)
+		b.record(key, &memObject{mtime: b.clock, deleted: true})
+	}
 	return nil
 }
 
@@ -369,4 +425,100 @@ func (b *MemBucket) AbortMultipart(ctx context.Context, key, uploadID string) er
 	defer b.mu.Unlock()
 	delete(b.uploads, uploadID)
 	return nil
+}
+
+var _ VersionedBucket = (*MemBucket)(nil)
+
+// ListVersions implements VersionedBucket. The listing is computed under
+// the lock and delivered in pages (each page counts as a "listversions"
+// call) without it.
+func (b *MemBucket) ListVersions(ctx context.Context, opts ListOptions, fn func(VersionEntry) bool) error {
+	if err := b.enter("listversions", opts.Prefix); err != nil {
+		return err
+	}
+	all := b.versionListing(opts)
+	size := b.PageSize
+	if opts.PageSize > 0 && (size == 0 || opts.PageSize < size) {
+		size = opts.PageSize
+	}
+	if size <= 0 {
+		size = 1000
+	}
+	for i, e := range all {
+		if i > 0 && i%size == 0 {
+			if err := b.enter("listversions", opts.Prefix); err != nil {
+				return err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !fn(e) {
+			return nil
+		}
+	}
+	return nil
+}
+
+func (b *MemBucket) versionListing(opts ListOptions) []VersionEntry {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	keys := make([]string, 0, len(b.hist))
+	for k := range b.hist {
+		if strings.HasPrefix(k, opts.Prefix) && k > opts.StartAfter {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var out []VersionEntry
+	lastPrefix := ""
+	for _, k := range keys {
+		if opts.Delimiter != "" {
+			if i := strings.Index(k[len(opts.Prefix):], opts.Delimiter); i >= 0 {
+				p := k[:len(opts.Prefix)+i+len(opts.Delimiter)]
+				if p != lastPrefix {
+					lastPrefix = p
+					out = append(out, VersionEntry{ObjectInfo: ObjectInfo{Key: p}, IsPrefix: true})
+				}
+				continue
+			}
+		}
+		h := b.hist[k]
+		for i := len(h) - 1; i >= 0; i-- {
+			v := h[i]
+			e := VersionEntry{ObjectInfo: v.info(k), IsLatest: i == len(h)-1, DeleteMarker: v.deleted}
+			if v.deleted {
+				e.ETag, e.Meta, e.HasMeta = "", nil, false
+			} else if b.NoListMeta || !opts.WithMeta {
+				e.Meta, e.HasMeta = nil, false
+			}
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// GetVersion implements VersionedBucket.
+func (b *MemBucket) GetVersion(ctx context.Context, key, versionID string, off, n int64) (io.ReadCloser, error) {
+	if err := b.enter("getversion", key); err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, v := range b.hist[key] {
+		if v.vid != versionID {
+			continue
+		}
+		if v.deleted {
+			return nil, fmt.Errorf("get %q version %s: delete marker: %w", key, versionID, ErrNotExist)
+		}
+		size := int64(len(v.data))
+		off = min(off, size)
+		end := size
+		if n >= 0 && off+n < size {
+			end = off + n
+		}
+		return io.NopCloser(bytes.NewReader(v.data[off:end])), nil
+	}
+	return nil, fmt.Errorf("get %q version %s: %w", key, versionID, ErrNotExist)
 }

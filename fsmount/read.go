@@ -112,12 +112,15 @@ func (r *readAhead) observe(off, end, blockSize int64, maxWin int) int {
 }
 
 // objectReader reads byte ranges of one object version through the cache.
+// With version set it reads that version by ID (GetVersion) and the ETag
+// only names the cache blocks.
 type objectReader struct {
-	fsys *FS
-	key  string
-	etag string
-	size int64
-	ra   *readAhead
+	fsys    *FS
+	key     string
+	etag    string
+	version string
+	size    int64
+	ra      *readAhead
 }
 
 // readAt fills dest from off (dest is already clipped to size) and
@@ -164,7 +167,13 @@ func (r objectReader) readAt(ctx context.Context, dest []byte, off int64) error 
 	return nil
 }
 
-func (r objectReader) blockKey(i int64) blockKey { return blockKey{r.key, r.etag, i} }
+func (r objectReader) blockKey(i int64) blockKey {
+	if r.version != "" {
+		// A version is immutable: its ID names its bytes.
+		return blockKey{r.key + "\x00" + r.version, "", i}
+	}
+	return blockKey{r.key, r.etag, i}
+}
 
 func (r objectReader) prefetch(from int64, win int) {
 	bs := r.fsys.cfg.BlockSize
@@ -203,7 +212,13 @@ func (r objectReader) fetcher(i int64) func() ([]byte, error) {
 		defer cancel()
 		var data []byte
 		err := retryRead(ctx, func() error {
-			rc, err := r.fsys.bucket.Get(ctx, r.key, off, n, r.etag)
+			var rc io.ReadCloser
+			var err error
+			if r.version != "" {
+				rc, err = r.fsys.versions.GetVersion(ctx, r.key, r.version, off, n)
+			} else {
+				rc, err = r.fsys.bucket.Get(ctx, r.key, off, n, r.etag)
+			}
 			if err != nil {
 				return err
 			}

@@ -21,8 +21,14 @@ const (
 // as POSIX says: a file by a file, an empty directory by a directory.
 // S3 has no atomic rename: a crash in the middle leaves both names.
 func (d *dirNode) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
-	if d.fsys.cfg.ReadOnly {
+	if d.fsys.cfg.ReadOnly || d.isVersionsRoot(name) {
 		return syscall.EROFS
+	}
+	if np, ok := newParent.(*dirNode); ok && np.isVersionsRoot(newName) {
+		return syscall.EROFS
+	}
+	if _, ok := newParent.(*vdirNode); ok {
+		return syscall.EROFS // into the read-only .versions tree
 	}
 	if flags&renameExchange != 0 {
 		return syscall.EINVAL
