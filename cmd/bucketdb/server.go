@@ -202,12 +202,8 @@ func serve(f serverFlags, log *slog.Logger) error {
 	o.verify = s3cfg.Verifier
 	api := s3.New(s3cfg, node)
 
-	mux := http.NewServeMux()
-	mux.Handle("/_bucketdb/", node.Handler())
-	mux.Handle(opsPrefix, o.opsHandler())
-	mux.Handle(metricsPath, o.metricsOr(api))
-	mux.Handle("/", api)
-	hs := &http.Server{Handler: logHTTP(mux, log, f.logHeaders), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	root := routeHTTP(node.Handler(), o.opsHandler(), o.metricsOr(api), api)
+	hs := &http.Server{Handler: logHTTP(root, log, f.logHeaders), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 
 	printBanner(ln.Addr().String(), f.data, creds)
 	errc := make(chan error, 1)
@@ -254,4 +250,22 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// routeHTTP sends internal RPC, admin and metrics paths to their handlers and
+// everything else to the S3 API. It deliberately is not an http.ServeMux,
+// which cleans paths and redirects: S3 keys may contain "//", "." and "..".
+func routeHTTP(internal, ops, metrics, api http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case strings.HasPrefix(p, opsPrefix):
+			ops.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/_bucketdb/"):
+			internal.ServeHTTP(w, r)
+		case p == metricsPath:
+			metrics.ServeHTTP(w, r)
+		default:
+			api.ServeHTTP(w, r)
+		}
+	})
 }
