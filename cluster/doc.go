@@ -18,18 +18,26 @@
 //     Adding or removing one member moves about 1/n of the keys.
 //   - Quorums: writes need W replicas, reads R (default majorities of N).
 //   - Two-phase writes: every mutation of an object (put, delete, tags,
-//     multipart completion) is first prepared on the replicas (a put streams
-//     its body into a staging file there; nothing is visible), and committed
-//     on every prepared replica only once W replicas prepared. A write refused
-//     for lack of quorum is aborted everywhere and can never surface later;
-//     staged entries that never see a commit expire. With a single replica
-//     the prepare and commit collapse into one direct write.
+//     multipart completion) is first prepared on the replicas of its key (a
+//     put streams its body into a durable store data file that no version
+//     references yet; nothing is visible), and committed on every prepared
+//     replica (a metadata transaction) only once W replicas prepared. A
+//     write refused for lack of quorum is aborted everywhere and can never
+//     surface later; prepared entries that never see a commit expire
+//     (StageTTL). With a single replica prepare and commit collapse into one
+//     direct write. A mutation committed on at least one replica is reported
+//     as done, since anti-entropy would spread it anyway.
+//   - Streaming: the coordinator reads a body once, in 256 KiB chunks, and
+//     feeds each replica through a queue of 4 chunks; a replica that does
+//     not take the next chunk within StallTimeout is dropped from the write,
+//     which goes on if W replicas remain.
 //   - Version IDs are minted by the coordinator from a hybrid logical clock
 //     (store.Clock) that observes the timestamp carried by every RPC, so a
 //     node whose clock is behind still orders its writes after what it saw.
-//     Versions of a key are ordered by (ModTime, VersionID); the coordinator
-//     pins ModTime to the HLC reading, so the order is the same on every
-//     replica, also for "null" versions.
+//     Versions of a key are ordered by their internal version ID (the null
+//     version keeps one too), which starts with the HLC reading. A new
+//     version's ID is minted at commit time, after the prepare replies
+//     carried every replica's clock, so it sorts after everything they hold.
 //   - Reads ask R replicas of the preference list (this node first) for the
 //     key's latest version, and the others too when those disagree, fail or
 //     are slow; they take the newest of at least R answers (a version that
