@@ -147,7 +147,7 @@ func (d *vdirNode) list(ctx context.Context) (map[string]*ventry, syscall.Errno)
 	switch d.kind {
 	case vFile:
 		var vs []VersionEntry
-		vs, err = d.fsys.keyVersions(ctx, d.key, true)
+		vs, err = d.fsys.keyVersions(ctx, d.key, true, nil)
 		m = make(map[string]*ventry, len(vs))
 		for i, name := range versionNames(d.key, vs) {
 			m[name] = &ventry{name: name, file: &vs[i]}
@@ -162,11 +162,16 @@ func (d *vdirNode) list(ctx context.Context) (map[string]*ventry, syscall.Errno)
 	return m, 0
 }
 
-// keyVersions returns every version and delete marker of key, newest
-// first (all pages; the listing stops at the first other key).
-func (f *FS) keyVersions(ctx context.Context, key string, withMeta bool) ([]VersionEntry, error) {
+// keyVersions returns the versions and delete markers of key, newest
+// first: all of them (all pages; the listing stops at the first other
+// key), or, with enough set, up to the first one for which it is true.
+func (f *FS) keyVersions(ctx context.Context, key string, withMeta bool, enough func(VersionEntry) bool) ([]VersionEntry, error) {
 	var vs []VersionEntry
-	err := f.versions.ListVersions(ctx, ListOptions{Prefix: key, Delimiter: "/", WithMeta: withMeta}, func(e VersionEntry) bool {
+	opts := ListOptions{Prefix: key, Delimiter: "/", WithMeta: withMeta}
+	if enough != nil {
+		opts.PageSize = 10
+	}
+	err := f.versions.ListVersions(ctx, opts, func(e VersionEntry) bool {
 		if e.IsPrefix {
 			return true
 		}
@@ -174,7 +179,7 @@ func (f *FS) keyVersions(ctx context.Context, key string, withMeta bool) ([]Vers
 			return false // keys ascend and key is the first one
 		}
 		vs = append(vs, e)
-		return true
+		return enough == nil || !enough(e)
 	})
 	return vs, err
 }
@@ -261,7 +266,11 @@ func (f *FS) probeTree(ctx context.Context, prefix, name string, timed bool, at 
 			return false
 		})
 	}()
-	vs, err := f.keyVersions(ctx, prefix+name, timed)
+	// The newest entry (mirror), or the newest not after at (timed),
+	// decides; a file's version directory lists the rest when read.
+	vs, err := f.keyVersions(ctx, prefix+name, timed, func(v VersionEntry) bool {
+		return !timed || !v.LastModified.After(at)
+	})
 	wg.Wait()
 	if err == nil {
 		err = dirErr
