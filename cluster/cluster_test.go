@@ -570,3 +570,54 @@ func TestRemoveLastMemberRefused(t *testing.T) {
 		t.Fatal("removing the only member was accepted")
 	}
 }
+
+// Four nodes split two and two: for each key only the side holding two of
+// its three replicas can write it; after the partition heals every key
+// shows the write that was acknowledged, and no refused write anywhere.
+func TestPartitionFourNodes(t *testing.T) {
+	tc := startCluster(t, 4)
+	ctx := context.Background()
+	mustCreate(t, tc.nodes[0], "b")
+	for i := range 20 {
+		put(t, tc.nodes[0], "b", fmt.Sprint("k", i), "orig")
+	}
+	tc.net.partition([]string{"n0", "n1"}, []string{"n2", "n3"})
+	want := map[string]string{}
+	refused := map[string]bool{}
+	for i := range 20 {
+		key := fmt.Sprint("k", i)
+		want[key] = "orig"
+		for _, side := range []int{0, 2} {
+			body := fmt.Sprintf("side%d", side)
+			_, err := tc.nodes[side].PutObject(ctx, "b", key, strings.NewReader(body), int64(len(body)), store.PutOptions{})
+			switch {
+			case err == nil:
+				want[key] = body
+			case errors.Is(err, store.ErrUnavailable):
+				refused[key+"/"+body] = true
+			default:
+				t.Fatal(err)
+			}
+		}
+		if want[key] == "orig" {
+			t.Fatalf("%s: neither side could write", key)
+		}
+	}
+	tc.net.healAll()
+	tc.healAll()
+	for key, body := range want {
+		for i, nd := range tc.nodes {
+			mustGet(t, nd, "b", key, body)
+			for _, v := range tc.localVersions(i, "b", key) {
+				for _, body := range []string{"side0", "side2"} {
+					if refused[key+"/"+body] && v.ETag == md5hex(body) {
+						t.Fatalf("refused write of %s found on %s", key, nd.id)
+					}
+				}
+			}
+		}
+		if got := tc.holders("b", key, ""); got != 3 {
+			t.Fatalf("%s on %d nodes", key, got)
+		}
+	}
+}
