@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,6 +138,27 @@ func TestHTTPCluster(t *testing.T) {
 			mustGet(t, nd, "bk", fmt.Sprint("k", i), fmt.Sprint("v", i))
 		}
 	}
+	// Multipart through the wire: parts to every replica, completion, a
+	// part read back through another node.
+	up, err := a.CreateMultipartUpload(ctx, "bk", "mp", store.ObjectMeta{UserMeta: map[string]string{"x": "y"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []store.CompletePart
+	for i, body := range []string{strings.Repeat("p", 5<<20), "last"} {
+		pi, err := b.UploadPart(ctx, "bk", "mp", up.UploadID, i+1, strings.NewReader(body), int64(len(body)), store.PartOptions{
+			ChecksumsFunc: func() map[string]string { return map[string]string{"crc32": "AAAAAA=="} }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, store.CompletePart{Number: i + 1, ETag: pi.ETag})
+	}
+	if _, err := c.CompleteMultipartUpload(ctx, "bk", "mp", up.UploadID, parts, store.CompleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, got, err := get(t, a, "bk", "mp", store.GetOptions{PartNumber: 2}); err != nil || got != "last" {
+		t.Fatalf("part 2 over the wire: %q %v", got, err)
+	}
 	if _, _, err := get(t, c, "bk", "missing", store.GetOptions{}); !errors.Is(err, store.ErrNoSuchKey) {
 		t.Fatalf("missing key through the wire: %v", err)
 	}
@@ -157,8 +179,8 @@ func TestHTTPCluster(t *testing.T) {
 	for _, m := range st.Members {
 		objects += m.Objects
 	}
-	if objects != 9 {
-		t.Fatalf("status counts %d objects, want 3 keys x 3 replicas", objects)
+	if objects != 12 {
+		t.Fatalf("status counts %d objects, want 4 keys x 3 replicas", objects)
 	}
 	req, _ = http.NewRequest(http.MethodGet, "http://"+c.cfg.S3Addr+AdminStatusPath, nil)
 	SignAdminRequest(req, "wrong")

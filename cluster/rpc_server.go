@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,10 +19,9 @@ const (
 	adminStatusPath = "/_bucketdb/admin/status"
 	adminRemovePath = "/_bucketdb/admin/remove"
 
-	hdrRequest = "X-Bucketdb-Request" // base64 JSON request of a streaming call
-	hdrResult  = "X-Bucketdb-Result"  // base64 JSON reply of a GET
-	hdrHLC     = "X-Bucketdb-Hlc"     // sender's hybrid logical clock
-	hdrNode    = "X-Bucketdb-Node"    // sender's node ID
+	hdrResult = "X-Bucketdb-Result" // base64 JSON reply of a GET
+	hdrHLC    = "X-Bucketdb-Hlc"    // sender's hybrid logical clock
+	hdrNode   = "X-Bucketdb-Node"   // sender's node ID
 )
 
 // reply is the JSON envelope of every RPC answer.
@@ -104,7 +104,7 @@ func unary[Req, Resp any](s *rpcServer, fn func(context.Context, Req) (Resp, err
 func streaming[Req, Resp any](s *rpcServer, fn func(context.Context, Req, io.Reader) (Resp, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req Req
-		if err := decodeHeader(r.Header.Get(hdrRequest), &req); err != nil {
+		if err := readStreamHead(r.Body, &req); err != nil {
 			http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
 			return
 		}
@@ -140,6 +140,24 @@ func (s *rpcServer) serveGet(w http.ResponseWriter, r *http.Request) {
 		// silently short body.
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// readStreamHead reads the request that precedes a streamed body: a 4-byte
+// big-endian length and that much JSON.
+func readStreamHead(r io.Reader, v any) error {
+	var l [4]byte
+	if _, err := io.ReadFull(r, l[:]); err != nil {
+		return err
+	}
+	n := binary.BigEndian.Uint32(l[:])
+	if n > 64<<20 {
+		return fmt.Errorf("request of %d bytes", n)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
 }
 
 func encodeHeader(v any) (string, error) {

@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -57,32 +58,23 @@ func (c *httpReplica) do(ctx context.Context, op string, req any, body io.Reader
 	if c.m.RPCAddr == "" {
 		return nil, fmt.Errorf("%w: node %s has no RPC address", errUnreachable, c.m.ID)
 	}
+	b, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
 	var rd io.Reader
-	var hdr string
 	if body == nil {
-		b, err := json.Marshal(req)
-		if err != nil {
-			return nil, err
-		}
 		rd, size = bytes.NewReader(b), int64(len(b))
 	} else {
-		h, err := encodeHeader(req)
-		if err != nil {
-			return nil, err
-		}
-		rd, hdr = body, h
+		// A streamed body follows its request: 4-byte length, JSON, data.
+		head := binary.BigEndian.AppendUint32(nil, uint32(len(b)))
+		rd, size = io.MultiReader(bytes.NewReader(append(head, b...)), body), size+4+int64(len(b))
 	}
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+c.m.RPCAddr+rpcPrefix+op, rd)
 	if err != nil {
 		return nil, err
 	}
 	hr.ContentLength = size
-	if size == 0 {
-		hr.Body = http.NoBody
-	}
-	if hdr != "" {
-		hr.Header.Set(hdrRequest, hdr)
-	}
 	hr.Header.Set(hdrHLC, strconv.FormatUint(c.t.clock.Now(), 10))
 	hr.Header.Set(hdrNode, c.t.self)
 	if id := reqid.From(ctx); id != "" {
