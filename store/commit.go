@@ -29,7 +29,7 @@ type newVersion struct {
 }
 
 func (c Conditions) given() bool {
-	return c.IfMatch != "" || c.IfNoneMatch != "" || c.FencingToken > 0
+	return c.IfMatch != "" || c.IfNoneMatch != "" || c.FencingToken > 0 || c.CondLock > 0
 }
 
 // commitVersion writes nv in txn: version record, tags, data references,
@@ -203,6 +203,11 @@ func checkConditions(txn *badger.Txn, bucket, key string, latest *latestRecord, 
 		}
 		if c.FencingToken < hi {
 			return fmt.Errorf("%w: token %d < %d", ErrStaleFencingToken, c.FencingToken, hi)
+		}
+	}
+	if c.CondLock > 0 {
+		if err := checkCondLock(txn, bucket, key, c.CondLock); err != nil {
+			return err
 		}
 	}
 	exists := latest != nil && !latest.DeleteMarker

@@ -18,6 +18,7 @@ import (
 //	'N'     bucket 0x00 objkey                          order[16] of the null version
 //	'T'     bucket 0x00 objkey 0x00 ^order[16]          tags of that version (JSON)
 //	'F'     bucket 0x00 objkey                          highest fencing token issued (uint64 BE)
+//	'K'     bucket 0x00 objkey 0x00 space               lockRecord (JSON): lock votes (lock.go)
 //	'U'     bucket 0x00 objkey 0x00 uploadID            uploadRecord (JSON)
 //	'P'     bucket 0x00 uploadID 0x00 partnum(uint32BE) partRecord (JSON)
 //	'D'     fileID                                      empty: the data file is referenced

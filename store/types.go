@@ -124,6 +124,10 @@ type Conditions struct {
 	// FencingToken, when > 0, must be >= the highest fencing token issued
 	// for the key (ErrStaleFencingToken otherwise).
 	FencingToken uint64
+	// CondLock, when > 0, is the fencing token of the conditional-write lock
+	// the coordinator holds (LockSpaceCond): the commit fails with
+	// ErrConditionalConflict if a newer one was granted for the key.
+	CondLock uint64 `json:",omitempty"`
 }
 
 // PutOptions controls a write of a new version.
