@@ -161,9 +161,11 @@ func (n *Node) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadI
 	if err != nil {
 		return store.ObjectInfo{}, err
 	}
-	if err := n.precheck(ctx, bucket, key, opts.Cond); err != nil {
+	release, err := n.condBegin(ctx, bucket, key, &opts.Cond)
+	if err != nil {
 		return store.ObjectInfo{}, err
 	}
+	defer release()
 	id, _ := n.mint()
 	opts.VersionID, opts.Null = id, v != store.VersioningEnabled
 	res, err := n.mutate(ctx, PrepareRequest{Kind: opComplete, Bucket: bucket, Key: key, UploadID: uploadID,

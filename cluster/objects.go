@@ -33,9 +33,11 @@ func (n *Node) PutObject(ctx context.Context, bucket, key string, r io.Reader, s
 	if size < 0 || size > store.MaxPutSize {
 		return store.ObjectInfo{}, fmt.Errorf("%w: size %d out of range", store.ErrInvalidArgument, size)
 	}
-	if err := n.precheck(ctx, bucket, key, opts.Cond); err != nil {
+	release, err := n.condBegin(ctx, bucket, key, &opts.Cond)
+	if err != nil {
 		return store.ObjectInfo{}, err
 	}
+	defer release()
 	id, h := n.mint()
 	opts.VersionID, opts.Null = id, v != store.VersioningEnabled
 	opts.ModTime = store.HLCTime(h)
@@ -341,9 +343,11 @@ func (n *Node) DeleteObject(ctx context.Context, bucket, key string, opts store.
 	if err != nil {
 		return store.DeleteResult{}, err
 	}
-	if err := n.precheck(ctx, bucket, key, opts.Cond); err != nil {
+	release, err := n.condBegin(ctx, bucket, key, &opts.Cond)
+	if err != nil {
 		return store.DeleteResult{}, err
 	}
+	defer release()
 	if opts.VersionID == "" && v != store.VersioningOff {
 		id, h := n.mint()
 		opts.MarkerVersionID, opts.Null, opts.Versioned = id, v == store.VersioningSuspended, true

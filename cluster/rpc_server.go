@@ -52,6 +52,7 @@ func newRPCServer(n *Node) *rpcServer {
 		"digests":       unary(s, svc.Digests),
 		"members":       unary(s, svc.Members),
 		"stats":         unary(s, svc.Stats),
+		"lock":          unary(s, svc.Lock),
 		"get":           s.serveGet,
 	}
 	return s
