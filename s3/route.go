@@ -104,7 +104,7 @@ func (s *Server) buildRouter() (*mux.Router, map[string]handler) {
 	paths := map[level][]string{
 		levelService: {"/"},
 		levelBucket:  {"/{bucket}", "/{bucket}/"},
-		levelObject:  {"/{bucket}/{key:.+}"},
+		levelObject:  {`/{bucket}/{key:[\s\S]+}`},
 	}
 	for _, lv := range []level{levelBucket, levelObject} {
 		for _, p := range paths[lv] {

@@ -121,6 +121,8 @@ func TestRouteVars(t *testing.T) {
 		{"/b1/a/b", "", "b1", "a/b"},
 		{"/b1//x", "", "b1", "/x"},
 		{"/b1/a%20b", "", "b1", "a b"},
+		{"/b1/line%0Abreak%0D", "", "b1", "line\nbreak\r"},
+		{"/a/x%0Ay", "b1.s3.example.com", "b1", "a/x\ny"},
 		{"/a/b", "b1.s3.example.com", "b1", "a/b"},
 		{"/b1", "", "b1", ""},
 	}
