@@ -27,6 +27,8 @@ func openStore(t *testing.T, dir string) *store.Store {
 	cfg.NoSync = true
 	cfg.MinPartSize = 100
 	cfg.GCInterval = 0
+	cfg.MemTableSize = 2 << 20 // many small stores per test process
+	cfg.BlockCacheSize = 1 << 20
 	st, err := store.Open(cfg)
 	if err != nil {
 		t.Fatal(err)
