@@ -260,8 +260,10 @@ func (b *S3Bucket) Stat(ctx context.Context, key string) (ObjectInfo, error) {
 	return info, err
 }
 
-// List implements Bucket. A failure mid-listing resumes after the last
-// entry delivered.
+// List implements Bucket. A failure mid-listing resumes after the
+// greatest key delivered: a page is fetched whole before any of it is
+// delivered, and minio-go delivers a page's common prefixes after its
+// objects, so they may sort before keys already delivered.
 func (b *S3Bucket) List(ctx context.Context, opts ListOptions, fn func(ListEntry) bool) error {
 	after := opts.StartAfter
 	stopped := false
@@ -271,22 +273,23 @@ func (b *S3Bucket) List(ctx context.Context, opts ListOptions, fn func(ListEntry
 		}
 		lctx, cancel := context.WithCancel(ctx)
 		defer cancel()
+		resume := after
 		for o := range b.clients[i].ListObjectsIter(lctx, b.cfg.Bucket, minio.ListObjectsOptions{
 			Prefix:       opts.Prefix,
 			Recursive:    opts.Delimiter == "",
-			StartAfter:   after,
+			StartAfter:   resume,
 			WithMetadata: opts.WithMeta,
 			MaxKeys:      opts.PageSize,
 		}) {
 			if o.Err != nil {
 				return o.Err
 			}
-			if o.Key <= after && after != "" {
+			if resume != "" && o.Key <= resume {
 				continue // replayed after a retry
 			}
 			e := ListEntry{ObjectInfo: infoFromMinio(o, false)}
 			e.IsPrefix = opts.Delimiter != "" && strings.HasSuffix(o.Key, opts.Delimiter) && o.ETag == "" && o.LastModified.IsZero()
-			after = o.Key
+			after = max(after, o.Key)
 			if !fn(e) {
 				stopped = true
 				return nil
