@@ -74,16 +74,16 @@ func (o *onceReader) Read(p []byte) (int, error) {
 }
 
 // unframe splits a framed body into its data and a function returning the
-// trailer checksums (valid once the data was read to EOF). The data reader
-// reads the trailer frame at the end of the data and returns its error
-// instead of io.EOF, so a body that failed verification upstream (the frame
-// never came) can never be committed.
+// trailer checksums. The data reader reads the trailer frame as soon as the
+// data is exhausted and reports a failure there (a client body that failed
+// its own verification at its end) instead of EOF, so the store refuses the
+// write rather than committing it without its checksums.
 func unframe(body io.Reader, size int64) (io.Reader, func() map[string]string) {
-	u := &unframer{r: body, left: size}
-	return u, func() map[string]string { return u.trailer }
+	d := &framedData{r: body, left: size}
+	return d, func() map[string]string { return d.trailer }
 }
 
-type unframer struct {
+type framedData struct {
 	r       io.Reader
 	left    int64
 	done    bool
@@ -91,27 +91,29 @@ type unframer struct {
 	err     error
 }
 
-func (u *unframer) Read(p []byte) (int, error) {
-	if u.left > 0 {
-		if int64(len(p)) > u.left {
-			p = p[:u.left]
+func (d *framedData) Read(p []byte) (int, error) {
+	if d.left > 0 {
+		if int64(len(p)) > d.left {
+			p = p[:d.left]
 		}
-		n, err := u.r.Read(p)
-		u.left -= int64(n)
-		if errors.Is(err, io.EOF) && u.left > 0 {
+		n, err := d.r.Read(p)
+		d.left -= int64(n)
+		if err == io.EOF && d.left > 0 {
 			err = io.ErrUnexpectedEOF
 		}
-		if err != nil && !errors.Is(err, io.EOF) {
+		if d.left > 0 || err != nil && err != io.EOF {
 			return n, err
 		}
-		return n, nil
+		if n > 0 {
+			return n, nil
+		}
 	}
-	if !u.done {
-		u.done = true
-		u.trailer, u.err = readTrailer(u.r)
+	if !d.done {
+		d.done = true
+		d.trailer, d.err = readTrailer(d.r)
 	}
-	if u.err != nil {
-		return 0, u.err
+	if d.err != nil {
+		return 0, d.err
 	}
 	return 0, io.EOF
 }

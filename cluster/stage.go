@@ -46,18 +46,13 @@ func (s *stager) add(ctx context.Context, req PrepareRequest, body io.Reader) er
 		if req.Size < 0 || req.Size > store.MaxPutSize {
 			return fmt.Errorf("%w: size %d out of range", store.ErrInvalidArgument, req.Size)
 		}
-		cr := ctxReader{ctx, body}
-		sb, err := s.st.StageBody(ctx, io.LimitReader(cr, req.Size), req.Size, req.Put.ContentMD5, len(req.Put.Parts) == 0)
+		data, trailer := unframe(ctxReader{ctx, body}, req.Size)
+		sb, err := s.st.StageBody(ctx, data, req.Size, req.Put.ContentMD5, len(req.Put.Parts) == 0)
 		if err != nil {
-			return err
-		}
-		extra, err := readTrailer(cr)
-		if err != nil {
-			s.st.ReleaseStaged(sb)
 			return err
 		}
 		e.body = sb
-		e.req.Put.Meta.Checksums = mergeChecksums(e.req.Put.Meta.Checksums, extra)
+		e.req.Put.Meta.Checksums = mergeChecksums(e.req.Put.Meta.Checksums, trailer())
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,3 +81,28 @@ func TestTombstoneIndex(t *testing.T) {
 		t.Fatal("reopened tombstones wrong")
 	}
 }
+
+// A client body that fails at its end (a checksum verified at EOF) makes
+// the write fail and leaves nothing behind, on one node and on three.
+func TestBodyErrorAtEOF(t *testing.T) {
+	for _, size := range []int{1, 3} {
+		tc := startCluster(t, size)
+		nd := tc.nodes[0]
+		mustCreate(t, nd, "b")
+		bad := errors.New("checksum mismatch at the end")
+		for _, n := range []int{10, 300 << 10} {
+			body := io.MultiReader(strings.NewReader(strings.Repeat("x", n)), errReader{bad})
+			_, err := nd.PutObject(context.Background(), "b", "k", body, int64(n), store.PutOptions{})
+			if !errors.Is(err, bad) {
+				t.Fatalf("%d nodes, %d bytes: %v", size, n, err)
+			}
+			if _, err := nd.HeadObject(context.Background(), "b", "k", store.GetOptions{}); !errors.Is(err, store.ErrNoSuchKey) {
+				t.Fatalf("%d nodes, %d bytes: the failed write is visible: %v", size, n, err)
+			}
+		}
+	}
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
