@@ -1,7 +1,6 @@
 package s3
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/xml"
 	"net/http"
@@ -194,35 +193,16 @@ type listBucketResult struct {
 }
 
 // list runs one page of a listing; max-keys 0 asks for nothing (but the
-// bucket must still exist).
+// bucket must still exist). The object layer's entries carry ContentType and
+// UserMeta, so metadata=true costs no lookup per object.
 func (s *Server) list(r *http.Request, c *call, lq listQuery, marker string) (store.ListResult, error) {
 	if lq.maxKeys == 0 {
 		_, err := s.backend.GetBucket(r.Context(), c.bucket)
 		return store.ListResult{}, err
 	}
-	res, err := s.backend.ListObjects(r.Context(), c.bucket, store.ListOptions{
+	return s.backend.ListObjects(r.Context(), c.bucket, store.ListOptions{
 		Prefix: lq.prefix, Delimiter: lq.delimiter, Marker: marker, MaxKeys: lq.maxKeys, Tags: lq.tags,
 	})
-	if err == nil && lq.metadata {
-		s.fillMetadata(r.Context(), c.bucket, res.Objects)
-	}
-	return res, err
-}
-
-// fillMetadata loads the metadata of listed objects for metadata=true when
-// the object layer's listing entries do not carry it (they need not).
-func (s *Server) fillMetadata(ctx context.Context, bucket string, objs []store.ObjectInfo) {
-	for i := range objs {
-		o := &objs[i]
-		if o.ContentType != "" || o.UserMeta != nil {
-			continue
-		}
-		info, err := s.backend.HeadObject(ctx, bucket, o.Key, store.GetOptions{VersionID: o.VersionID})
-		if err != nil {
-			continue // replaced or deleted since the listing: list what we have
-		}
-		o.ContentType, o.UserMeta = info.ContentType, info.UserMeta
-	}
 }
 
 func (s *Server) listObjectsV1(w http.ResponseWriter, r *http.Request, c *call) error {

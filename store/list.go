@@ -56,7 +56,9 @@ func startKey(base []byte, prefix, marker string, after byte) []byte {
 
 // ListObjects lists the latest non-deleted version of each key (S3
 // ListObjects V1/V2 semantics). It walks the latest index only, seeking past
-// whole common prefixes and stopping at the end of the prefix.
+// whole common prefixes and stopping at the end of the prefix. Entries carry
+// ContentType and UserMeta (from the 'L' record), for listings that return
+// metadata; the other headers, checksums, tags and parts are left empty.
 func (s *Store) ListObjects(ctx context.Context, bucket string, opts ListOptions) (ListResult, error) {
 	done, err := s.begin()
 	if err != nil {
@@ -117,7 +119,11 @@ func (s *Store) listLatest(ctx context.Context, txn *badger.Txn, bucket string, 
 			if cp != "" {
 				res.CommonPrefixes = append(res.CommonPrefixes, cp)
 			} else {
-				res.Objects = append(res.Objects, l.info(bucket, key))
+				info, err := latestInfo(txn, bucket, key, &l)
+				if err != nil {
+					return res, err
+				}
+				res.Objects = append(res.Objects, info)
 			}
 		}
 		if cp == "" {
@@ -130,6 +136,23 @@ func (s *Store) listLatest(ctx context.Context, txn *badger.Txn, bucket string, 
 		res.NextMarker = ""
 	}
 	return res, nil
+}
+
+// latestInfo renders an 'L' record as a listing entry, with the content
+// type and user metadata the record carries; only for records without them
+// (written before 'L' carried them, or with metadata over maxLatestMeta)
+// does it read the version record.
+func latestInfo(txn *badger.Txn, bucket, key string, l *latestRecord) (ObjectInfo, error) {
+	info := l.info(bucket, key)
+	if l.HasMeta || l.DeleteMarker {
+		return info, nil
+	}
+	rec, ok, err := getVersion(txn, bucket, key, l.order())
+	if err != nil || !ok {
+		return info, err
+	}
+	info.ContentType, info.UserMeta = rec.Meta.ContentType, rec.Meta.UserMeta
+	return info, nil
 }
 
 // latestSource is what listLatest walks: the latest index itself, or the

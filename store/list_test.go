@@ -3,7 +3,11 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
+	"strings"
 	"testing"
+
+	"github.com/dgraph-io/badger/v4"
 )
 
 func TestListObjects(t *testing.T) {
@@ -152,5 +156,91 @@ func TestListingsSeek(t *testing.T) {
 				t.Fatalf("visited %d records, want at most %d", steps, tc.maxSteps)
 			}
 		})
+	}
+}
+
+// TestListCarriesMetadata: listing entries carry the content type and user
+// metadata of the latest version, from the 'L' record for records written
+// with them, and from the version record for older records (and for
+// metadata too large to copy into 'L').
+func TestListCarriesMetadata(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	mustBucket(t, s, "b", VersioningEnabled)
+	fs := map[string]string{"mode": "0100644", "mtime": "1700000000", "uid": "1000"}
+	meta := ObjectMeta{ContentType: "text/x-test", UserMeta: fs, Tags: map[string]string{"t": "1"}}
+	mustPut(t, s, "b", "plain", []byte("p"), PutOptions{})
+	mustPut(t, s, "b", "withmeta", []byte("m"), PutOptions{Meta: meta})
+	mustPut(t, s, "b", "retagged", []byte("r"), PutOptions{Meta: meta})
+	if _, err := s.SetObjectTags(ctx, "b", "retagged", "", map[string]string{"t": "2"}); err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, s, "b", "legacy", []byte("l"), PutOptions{Meta: meta})
+	big := ObjectMeta{ContentType: "text/x-big", UserMeta: map[string]string{"big": strings.Repeat("v", maxLatestMeta)}}
+	mustPut(t, s, "b", "toolarge", []byte("t"), PutOptions{Meta: big})
+	mustPut(t, s, "b", "replaced", []byte("1"), PutOptions{Meta: meta})
+	mustPut(t, s, "b", "replaced", []byte("2"), PutOptions{Meta: ObjectMeta{ContentType: "text/x-new"}})
+	up, err := s.CreateMultipartUpload(ctx, "b", "multipart", meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pi, err := s.UploadPart(ctx, "b", "multipart", up.UploadID, 1, strings.NewReader("part"), 4, PartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CompleteMultipartUpload(ctx, "b", "multipart", up.UploadID, []CompletePart{{1, pi.ETag}}, CompleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// An 'L' record as written before it carried metadata.
+	if err := s.db.Update(func(txn *badger.Txn) error {
+		l, err := getLatest(txn, "b", "legacy")
+		if err != nil {
+			return err
+		}
+		l.ContentType, l.UserMeta, l.HasMeta = "", nil, false
+		return setLatest(txn, "b", "legacy", *l)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]ObjectMeta{
+		"plain": {}, "withmeta": meta, "retagged": meta, "legacy": meta, "toolarge": big,
+		"replaced": {ContentType: "text/x-new"}, "multipart": meta,
+	}
+	inL := map[string]bool{"plain": true, "withmeta": true, "retagged": true, "replaced": true, "multipart": true}
+	res, err := s.ListObjects(ctx, "b", ListOptions{MaxKeys: 100})
+	if err != nil || len(res.Objects) != len(want) {
+		t.Fatalf("ListObjects: %d entries, %v", len(res.Objects), err)
+	}
+	for _, o := range res.Objects {
+		w := want[o.Key]
+		if o.ContentType != w.ContentType || !maps.Equal(o.UserMeta, w.UserMeta) {
+			t.Errorf("%s: listed %q and %d user metadata entries, want %q and %d", o.Key, o.ContentType, len(o.UserMeta), w.ContentType, len(w.UserMeta))
+		}
+	}
+	// Metadata comes from the 'L' record itself, not from a lookup.
+	err = s.db.View(func(txn *badger.Txn) error {
+		for k := range want {
+			l, err := getLatest(txn, "b", k)
+			if err != nil {
+				return err
+			}
+			if l.HasMeta != inL[k] || (inL[k] && (l.ContentType != want[k].ContentType || !maps.Equal(l.UserMeta, want[k].UserMeta))) {
+				t.Errorf("%s: 'L' record %+v", k, l)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The tag-index walk fills them the same way.
+	res, err = s.ListObjects(ctx, "b", ListOptions{MaxKeys: 100, Tags: map[string]string{"t": "1"}})
+	if err != nil || len(res.Objects) != 3 {
+		t.Fatalf("by tag: %+v, %v", res.Objects, err)
+	}
+	for _, o := range res.Objects {
+		if o.ContentType != meta.ContentType || !maps.Equal(o.UserMeta, fs) {
+			t.Errorf("by tag %s: %q %v", o.Key, o.ContentType, o.UserMeta)
+		}
 	}
 }

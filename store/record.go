@@ -50,7 +50,19 @@ type latestRecord struct {
 	Tags map[string]string `json:"t,omitempty"`
 	// Sole: a delete marker that is the key's only version ('M').
 	Sole bool `json:"o,omitempty"`
+	// ContentType and UserMeta of the latest version, for listings that
+	// return metadata, when HasMeta. Records written before these fields
+	// existed, and versions whose metadata exceeds maxLatestMeta, lack
+	// them: listings then read the version record (latestInfo).
+	ContentType string            `json:"ct,omitempty"`
+	UserMeta    map[string]string `json:"u,omitempty"`
+	HasMeta     bool              `json:"hm,omitempty"`
 }
+
+// maxLatestMeta bounds the metadata copied into an 'L' record (content
+// type plus user metadata names and values), which is rewritten on every
+// commit that changes the latest version. S3 allows 2 KB of user metadata.
+const maxLatestMeta = 4 << 10
 
 // uploadRecord is the value of a 'U' key.
 type uploadRecord struct {
@@ -125,8 +137,21 @@ func (r *versionRecord) order() order {
 }
 
 func (r *versionRecord) latest() latestRecord {
-	return latestRecord{ID: r.ID, Null: r.Null, DeleteMarker: r.DeleteMarker,
+	l := latestRecord{ID: r.ID, Null: r.Null, DeleteMarker: r.DeleteMarker,
 		Size: r.Size, ETag: r.ETag, ModTime: r.ModTime}
+	if !r.DeleteMarker && metaSize(r.Meta) <= maxLatestMeta {
+		l.ContentType, l.UserMeta, l.HasMeta = r.Meta.ContentType, r.Meta.UserMeta, true
+	}
+	return l
+}
+
+// metaSize is the size of what latest copies from m.
+func metaSize(m ObjectMeta) int {
+	n := len(m.ContentType)
+	for k, v := range m.UserMeta {
+		n += len(k) + len(v)
+	}
+	return n
 }
 
 // files lists the data files the record references.
@@ -180,6 +205,8 @@ func (l *latestRecord) info(bucket, key string) ObjectInfo {
 		Size:              l.Size,
 		ETag:              l.ETag,
 		ModTime:           time.Unix(0, l.ModTime).UTC(),
+		ContentType:       l.ContentType,
+		UserMeta:          l.UserMeta,
 	}
 }
 
