@@ -72,8 +72,8 @@ var routes = []route{
 	{"GetObjectTagging", http.MethodGet, levelObject, []string{"tagging"}, ""},
 	{"PutObjectTagging", http.MethodPut, levelObject, []string{"tagging"}, ""},
 	{"DeleteObjectTagging", http.MethodDelete, levelObject, []string{"tagging"}, ""},
-	// The lock extension (issue 5): routed now, served once the object
-	// layer offers locks.
+	// The lock extension (locks.go; NotImplemented unless the Backend is a
+	// Locker).
 	{"AcquireLock", http.MethodPost, levelObject, []string{"lock"}, ""},
 	{"RenewLock", http.MethodPut, levelObject, []string{"lock"}, ""},
 	{"ReleaseLock", http.MethodDelete, levelObject, []string{"lock"}, ""},
@@ -129,7 +129,6 @@ func (s *Server) buildRouter() (*mux.Router, map[string]handler) {
 
 // handlers maps operation names to their implementations.
 func (s *Server) handlers() map[string]handler {
-	notImpl := func(http.ResponseWriter, *http.Request, *call) error { return ErrNotImplemented }
 	return map[string]handler{
 		"ListBuckets":                     s.listBuckets,
 		"CreateBucket":                    s.createBucket,
@@ -164,10 +163,10 @@ func (s *Server) handlers() map[string]handler {
 		"GetObjectTagging":                s.getObjectTagging,
 		"PutObjectTagging":                s.putObjectTagging,
 		"DeleteObjectTagging":             s.deleteObjectTagging,
-		"AcquireLock":                     notImpl,
-		"RenewLock":                       notImpl,
-		"ReleaseLock":                     notImpl,
-		"GetLock":                         notImpl,
+		"AcquireLock":                     s.acquireLock,
+		"RenewLock":                       s.renewLock,
+		"ReleaseLock":                     s.releaseLock,
+		"GetLock":                         s.getLock,
 		"CopyObject":                      s.copyObject,
 		"PutObject":                       s.putObject,
 		"GetObject":                       s.getObject,
