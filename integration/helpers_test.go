@@ -126,6 +126,7 @@ type rawReq struct {
 	anonymous            bool      // no signature at all
 	unsignedPayload      bool      // x-amz-content-sha256: UNSIGNED-PAYLOAD
 	payloadHash          string    // overrides the signed body hash
+	host                 string    // Host header (virtual-host style); default the endpoint
 }
 
 // s3Escape escapes a path the way S3 clients do: every byte but the
@@ -177,6 +178,9 @@ func buildRaw(t testing.TB, s *Server, r rawReq) *http.Request {
 		t.Fatalf("new request: %v", err)
 	}
 	req.ContentLength = int64(len(r.body))
+	if r.host != "" {
+		req.Host = r.host
+	}
 	for k, vs := range r.header {
 		for _, v := range vs {
 			req.Header.Add(k, v)

@@ -194,3 +194,35 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("object uploaded during shutdown: %d bytes after restart, want %d", len(got), len(body))
 	}
 }
+
+// TestVirtualHostStyle: with --domain, "<bucket>.<domain>" in the Host
+// header addresses the bucket; path-style keeps working beside it.
+func TestVirtualHostStyle(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, WithArgs("--domain", "s3.bucketdb.test"))
+	b := newBucket(t, s.Client(t))
+	_, port, _ := strings.Cut(s.Endpoint, ":")
+	vhost := b + ".s3.bucketdb.test:" + port
+	body := randomBytes(5000)
+	r := doRaw(t, s, rawReq{method: http.MethodPut, path: "/dir/vhost.bin", host: vhost, body: body,
+		header: hdr("Content-Type", "application/x-vhost")})
+	r.wantStatus(t, http.StatusOK)
+	if got := mustGet(t, s.Client(t), b, "dir/vhost.bin", minio.GetObjectOptions{}); !bytes.Equal(got, body) {
+		t.Errorf("object written virtual-host style, read path style: %d bytes", len(got))
+	}
+	r = doRaw(t, s, rawReq{method: http.MethodGet, path: "/dir/vhost.bin", host: vhost})
+	r.wantStatus(t, http.StatusOK)
+	if !bytes.Equal(r.Body, body) || r.Header.Get("Content-Type") != "application/x-vhost" {
+		t.Errorf("virtual-host GET: %d bytes, Content-Type %q", len(r.Body), r.Header.Get("Content-Type"))
+	}
+	r = doRaw(t, s, rawReq{method: http.MethodGet, path: "/", host: vhost, query: q("list-type", "2", "prefix", "dir/")})
+	r.wantStatus(t, http.StatusOK)
+	if l := parseList(t, r.Body); l.Name != b || len(l.Contents) != 1 || l.Contents[0].Key != "dir/vhost.bin" {
+		t.Errorf("virtual-host listing: %s", r.Body)
+	}
+	r = doRaw(t, s, rawReq{method: http.MethodGet, path: "/dir/vhost.bin", host: bucketName("missing") + ".s3.bucketdb.test:" + port})
+	r.wantError(t, http.StatusNotFound, "NoSuchBucket")
+	// A host outside the configured domain is path-style.
+	r = doRaw(t, s, rawReq{method: http.MethodGet, path: "/" + b + "/dir/vhost.bin", host: "127.0.0.1:" + port})
+	r.wantStatus(t, http.StatusOK)
+}
