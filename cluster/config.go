@@ -111,6 +111,10 @@ func (c *Config) validate() error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.WriteQuorum > 0 && c.ReadQuorum > 0 && c.WriteQuorum+c.ReadQuorum <= c.Replicas {
+		c.Logger.Warn("read and write quorums do not overlap: reads may miss acknowledged writes",
+			"replicas", c.Replicas, "write_quorum", c.WriteQuorum, "read_quorum", c.ReadQuorum)
+	}
 	return nil
 }
 

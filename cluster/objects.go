@@ -303,6 +303,17 @@ func (n *Node) GetObject(ctx context.Context, bucket, key string, opts store.Get
 	if _, err := n.GetBucket(ctx, bucket); err != nil {
 		return store.ObjectInfo{}, nil, err
 	}
+	if p := n.place(bucket, key); len(p.nodes) == 1 {
+		// One replica: it is the quorum.
+		if n.state(p.nodes[0].ID) == Dead {
+			return store.ObjectInfo{}, nil, unavailable("read", 0, 1, nil)
+		}
+		info, rc, err := n.replica(p.nodes[0]).Get(ctx, GetRequest{Bucket: bucket, Key: key, Opts: opts})
+		if err != nil && !definitive(err) {
+			return info, nil, unavailable("read", 0, 1, []error{err})
+		}
+		return info, rc, err
+	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		info, holders, err := n.resolve(ctx, bucket, key, opts)
