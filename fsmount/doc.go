@@ -57,6 +57,57 @@
 //   - an object "x" whose x-amz-meta-mode says S_IFDIR (an old s3fs
 //     directory object) is shown as the directory x.
 //
+// # Versions
+//
+// MOUNT/.versions is the bucket's history, read-only, built on demand from
+// ListObjectVersions (the optional VersionedBucket capability, which
+// S3Bucket and MemBucket have; without it .versions is an ordinary name).
+// readdir of the root never lists it, so find, du and rsync do not walk
+// it, but it can be entered by name. A real object named ".versions" at
+// the mount root is shadowed by it.
+//   - .versions/DIR/ mirrors the tree, including names whose current
+//     version is a delete marker and directories deleted entirely: one
+//     delimited version listing of the prefix, all pages, names
+//     de-duplicated; directories come from common prefixes (a directory
+//     wins over a same-named file, as in the live tree).
+//   - .versions/PATH/TO/FILE/ is a directory with one entry per version,
+//     named <UTC time>~<ID><ext> with a colon-free, fixed-width time
+//     (2026-11-25T18-04-05.123Z~3f2a9c1e.txt), so names sort oldest to
+//     newest. <ID> is the tail of the version ID, 8 characters or as many
+//     more as keep the names of this file unique (the tail: BucketDB's IDs
+//     begin with a clock that the time already shows); <ext> is the file's
+//     extension. A delete marker is an empty entry named <time>~<ID>.deleted.
+//     Reading an entry reads that version (ranged GETs with versionId,
+//     through the read cache; a version never changes, so the kernel keeps
+//     its pages). Size and mode are the version's; mtime, ctime and atime
+//     are the version's LastModified even if its x-amz-meta-mtime says
+//     otherwise, so that ls -lt agrees with the names (a symlink's version
+//     is shown as a regular file holding the target). The extended
+//     attributes user.bucketdb.version_id (the full ID), user.bucketdb.etag
+//     (none for delete markers) and user.bucketdb.latest ("true"/"false")
+//     describe it.
+//   - .versions/@TIME/ (an RFC 3339 time such as @2026-11-25T18:00:00Z, or
+//     the colon-free form of entry names) is the whole mounted tree as it
+//     was at TIME: for each key the newest version with LastModified <=
+//     TIME, hidden if that is a delete marker or there is none. Its files
+//     look as they did then (mode, owner and x-amz-meta-mtime as in the
+//     live tree; symlinks are symlinks). A directory is shown if some key
+//     below it was live at TIME, found by a version listing of the
+//     directory that stops at the first such key. Time views are entered
+//     by name only; .versions does not list them.
+//   - Every change inside (write, create, mkdir, rename, unlink, rmdir,
+//     chmod, setxattr) fails with EROFS, as do renames into .versions and
+//     removing or renaming .versions itself.
+//   - Restoring is cp .versions/a/b.txt/ENTRY a/b.txt: an ordinary write,
+//     so the restored file is a new version and the old ones stay.
+//   - An unversioned bucket lists one version per object, ID "null": each
+//     file has one entry.
+//   - Listings answer lookups for max(--attr-ttl, 1s); readdir always lists
+//     afresh. Looking up one name lists only that key (and one entry of
+//     the prefix below it), so a path into a large tree costs a few
+//     requests; a file's version directory reads all its versions, 1000 per
+//     page, once per readdir.
+//
 // # Reads and writes
 //
 // Reads of a file without local changes are ranged GETs of fixed blocks
