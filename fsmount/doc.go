@@ -144,6 +144,12 @@
 // reports a fixed 1 PiB capacity (S3 has no free-space notion) and
 // 255-byte names.
 //
+// # Locks
+//
+// flock and fcntl locks are kept by the kernel: they exclude each other
+// within one mount only. Cross-mount locks through the server's lock API
+// are not built yet (see LockingBucket in locks.go).
+//
 // # Errors
 //
 // FS.errnoOf is the one place errors become errno values (ENOENT, EEXIST,
