@@ -23,6 +23,7 @@ import (
 type conformanceEnv struct {
 	t     *testing.T
 	tc    *testCluster
+	b     string // the case's bucket
 	calls int
 }
 
@@ -52,11 +53,18 @@ func TestConformance(t *testing.T) {
 		{"BadInput", confBadInput},
 	}
 	for _, size := range []int{1, 3} {
+		// One cluster per size, one bucket per case; the bucket case gets
+		// a cluster of its own (it lists all buckets).
+		shared := startCluster(t, size)
 		for _, c := range cases {
 			t.Run(fmt.Sprintf("%dnode/%s", size, c.name), func(t *testing.T) {
-				tc := startCluster(t, size)
-				e := &conformanceEnv{t: t, tc: tc}
-				if err := e.node().CreateBucket(context.Background(), "bk"); err != nil {
+				tc := shared
+				if c.name == "Buckets" {
+					tc = startCluster(t, size)
+				}
+				tc.t = t
+				e := &conformanceEnv{t: t, tc: tc, b: strings.ToLower(c.name)}
+				if err := e.node().CreateBucket(context.Background(), e.b); err != nil {
 					t.Fatal(err)
 				}
 				c.run(e)
@@ -72,43 +80,43 @@ func md5hex(s string) string {
 
 func confPutGetOverwrite(e *conformanceEnv) {
 	t := e.t
-	info := put(t, e.node(), "bk", "a/b.txt", "one")
+	info := put(t, e.node(), e.b, "a/b.txt", "one")
 	if info.ETag != md5hex("one") || info.VersionID != store.NullVersionID || info.Size != 3 {
 		t.Fatalf("put info %+v", info)
 	}
-	mustGet(t, e.node(), "bk", "a/b.txt", "one")
-	put(t, e.node(), "bk", "a/b.txt", "two!")
-	got := mustGet(t, e.node(), "bk", "a/b.txt", "two!")
+	mustGet(t, e.node(), e.b, "a/b.txt", "one")
+	put(t, e.node(), e.b, "a/b.txt", "two!")
+	got := mustGet(t, e.node(), e.b, "a/b.txt", "two!")
 	if got.ETag != md5hex("two!") || !got.IsLatest {
 		t.Fatalf("overwrite info %+v", got)
 	}
 	// Metadata survives.
 	meta := store.ObjectMeta{ContentType: "text/plain", UserMeta: map[string]string{"mode": "0644"}}
-	_, err := e.node().PutObject(context.Background(), "bk", "m", strings.NewReader("x"), 1, store.PutOptions{Meta: meta})
+	_, err := e.node().PutObject(context.Background(), e.b, "m", strings.NewReader("x"), 1, store.PutOptions{Meta: meta})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := e.node().HeadObject(context.Background(), "bk", "m", store.GetOptions{})
+	h, err := e.node().HeadObject(context.Background(), e.b, "m", store.GetOptions{})
 	if err != nil || h.ContentType != "text/plain" || h.UserMeta["mode"] != "0644" {
 		t.Fatalf("head %+v %v", h, err)
 	}
 	// An empty object.
-	put(t, e.node(), "bk", "empty", "")
-	mustGet(t, e.node(), "bk", "empty", "")
+	put(t, e.node(), e.b, "empty", "")
+	mustGet(t, e.node(), e.b, "empty", "")
 }
 
 func confRangeAndHead(e *conformanceEnv) {
 	t := e.t
-	put(t, e.node(), "bk", "r", "0123456789")
-	_, got, err := get(t, e.node(), "bk", "r", store.GetOptions{Range: &store.Range{Start: 2, Length: 3}})
+	put(t, e.node(), e.b, "r", "0123456789")
+	_, got, err := get(t, e.node(), e.b, "r", store.GetOptions{Range: &store.Range{Start: 2, Length: 3}})
 	if err != nil || got != "234" {
 		t.Fatalf("range = %q, %v", got, err)
 	}
-	_, _, err = get(t, e.node(), "bk", "r", store.GetOptions{Range: &store.Range{Start: 20, Length: 3}})
+	_, _, err = get(t, e.node(), e.b, "r", store.GetOptions{Range: &store.Range{Start: 20, Length: 3}})
 	if !errors.Is(err, store.ErrInvalidRange) {
 		t.Fatalf("range past the end: %v", err)
 	}
-	if _, err := e.node().HeadObject(context.Background(), "bk", "nope", store.GetOptions{}); !errors.Is(err, store.ErrNoSuchKey) {
+	if _, err := e.node().HeadObject(context.Background(), e.b, "nope", store.GetOptions{}); !errors.Is(err, store.ErrNoSuchKey) {
 		t.Fatalf("head missing: %v", err)
 	}
 	if _, _, err := get(t, e.node(), "nobucket", "r", store.GetOptions{}); !errors.Is(err, store.ErrNoSuchBucket) {
@@ -119,35 +127,35 @@ func confRangeAndHead(e *conformanceEnv) {
 func confVersioning(e *conformanceEnv) {
 	t := e.t
 	ctx := context.Background()
-	if err := e.node().SetBucketVersioning(ctx, "bk", store.VersioningEnabled); err != nil {
+	if err := e.node().SetBucketVersioning(ctx, e.b, store.VersioningEnabled); err != nil {
 		t.Fatal(err)
 	}
 	var ids []string
 	for i := range 3 {
-		info := put(t, e.node(), "bk", "k", fmt.Sprint("v", i))
+		info := put(t, e.node(), e.b, "k", fmt.Sprint("v", i))
 		if info.VersionID == store.NullVersionID || info.VersionID == "" {
 			t.Fatalf("versioned put got ID %q", info.VersionID)
 		}
 		ids = append(ids, info.VersionID)
 	}
 	for i, id := range ids {
-		_, got, err := get(t, e.node(), "bk", "k", store.GetOptions{VersionID: id})
+		_, got, err := get(t, e.node(), e.b, "k", store.GetOptions{VersionID: id})
 		if err != nil || got != fmt.Sprint("v", i) {
 			t.Fatalf("get version %d = %q, %v", i, got, err)
 		}
 	}
-	del, err := e.node().DeleteObject(ctx, "bk", "k", store.DeleteOptions{})
+	del, err := e.node().DeleteObject(ctx, e.b, "k", store.DeleteOptions{})
 	if err != nil || !del.DeleteMarker || del.VersionID == "" {
 		t.Fatalf("delete = %+v, %v", del, err)
 	}
-	info, _, err := get(t, e.node(), "bk", "k", store.GetOptions{})
+	info, _, err := get(t, e.node(), e.b, "k", store.GetOptions{})
 	if !errors.Is(err, store.ErrNoSuchKey) || !info.DeleteMarker {
 		t.Fatalf("get after delete: %+v %v", info, err)
 	}
-	if _, err := e.node().HeadObject(ctx, "bk", "k", store.GetOptions{VersionID: del.VersionID}); !errors.Is(err, store.ErrMethodNotAllowed) {
+	if _, err := e.node().HeadObject(ctx, e.b, "k", store.GetOptions{VersionID: del.VersionID}); !errors.Is(err, store.ErrMethodNotAllowed) {
 		t.Fatalf("head of the marker: %v", err)
 	}
-	lv, err := e.node().ListObjectVersions(ctx, "bk", store.ListVersionsOptions{MaxKeys: 1000})
+	lv, err := e.node().ListObjectVersions(ctx, e.b, store.ListVersionsOptions{MaxKeys: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,23 +167,23 @@ func confVersioning(e *conformanceEnv) {
 	if !slices.Equal(order, want) || !lv.Versions[0].IsLatest || lv.Versions[1].IsLatest || !lv.Versions[0].DeleteMarker {
 		t.Fatalf("versions %v, want %v (%+v)", order, want, lv.Versions)
 	}
-	l, err := e.node().ListObjects(ctx, "bk", store.ListOptions{MaxKeys: 1000})
+	l, err := e.node().ListObjects(ctx, e.b, store.ListOptions{MaxKeys: 1000})
 	if err != nil || len(l.Objects) != 0 {
 		t.Fatalf("list after delete: %+v %v", l, err)
 	}
 	// Removing the marker undeletes.
-	if _, err := e.node().DeleteObject(ctx, "bk", "k", store.DeleteOptions{VersionID: del.VersionID}); err != nil {
+	if _, err := e.node().DeleteObject(ctx, e.b, "k", store.DeleteOptions{VersionID: del.VersionID}); err != nil {
 		t.Fatal(err)
 	}
-	mustGet(t, e.node(), "bk", "k", "v2")
+	mustGet(t, e.node(), e.b, "k", "v2")
 	// Removing a version for good.
-	if _, err := e.node().DeleteObject(ctx, "bk", "k", store.DeleteOptions{VersionID: ids[1]}); err != nil {
+	if _, err := e.node().DeleteObject(ctx, e.b, "k", store.DeleteOptions{VersionID: ids[1]}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := get(t, e.node(), "bk", "k", store.GetOptions{VersionID: ids[1]}); !errors.Is(err, store.ErrNoSuchVersion) {
+	if _, _, err := get(t, e.node(), e.b, "k", store.GetOptions{VersionID: ids[1]}); !errors.Is(err, store.ErrNoSuchVersion) {
 		t.Fatalf("get removed version: %v", err)
 	}
-	if _, err := e.node().DeleteObject(ctx, "bk", "k", store.DeleteOptions{VersionID: ids[1]}); !errors.Is(err, store.ErrNoSuchVersion) {
+	if _, err := e.node().DeleteObject(ctx, e.b, "k", store.DeleteOptions{VersionID: ids[1]}); !errors.Is(err, store.ErrNoSuchVersion) {
 		t.Fatalf("delete removed version again: %v", err)
 	}
 }
@@ -183,39 +191,39 @@ func confVersioning(e *conformanceEnv) {
 func confSuspended(e *conformanceEnv) {
 	t := e.t
 	ctx := context.Background()
-	put(t, e.node(), "bk", "k", "null-1")
-	if err := e.node().SetBucketVersioning(ctx, "bk", store.VersioningEnabled); err != nil {
+	put(t, e.node(), e.b, "k", "null-1")
+	if err := e.node().SetBucketVersioning(ctx, e.b, store.VersioningEnabled); err != nil {
 		t.Fatal(err)
 	}
-	v := put(t, e.node(), "bk", "k", "versioned")
-	if err := e.node().SetBucketVersioning(ctx, "bk", store.VersioningSuspended); err != nil {
+	v := put(t, e.node(), e.b, "k", "versioned")
+	if err := e.node().SetBucketVersioning(ctx, e.b, store.VersioningSuspended); err != nil {
 		t.Fatal(err)
 	}
-	n := put(t, e.node(), "bk", "k", "null-2")
+	n := put(t, e.node(), e.b, "k", "null-2")
 	if n.VersionID != store.NullVersionID {
 		t.Fatalf("suspended put got %q", n.VersionID)
 	}
-	lv, err := e.node().ListObjectVersions(ctx, "bk", store.ListVersionsOptions{MaxKeys: 1000})
+	lv, err := e.node().ListObjectVersions(ctx, e.b, store.ListVersionsOptions{MaxKeys: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(lv.Versions) != 2 || lv.Versions[0].VersionID != store.NullVersionID || lv.Versions[1].VersionID != v.VersionID {
 		t.Fatalf("versions %+v", lv.Versions)
 	}
-	_, got, err := get(t, e.node(), "bk", "k", store.GetOptions{VersionID: store.NullVersionID})
+	_, got, err := get(t, e.node(), e.b, "k", store.GetOptions{VersionID: store.NullVersionID})
 	if err != nil || got != "null-2" {
 		t.Fatalf("null version = %q %v", got, err)
 	}
-	d, err := e.node().DeleteObject(ctx, "bk", "k", store.DeleteOptions{})
+	d, err := e.node().DeleteObject(ctx, e.b, "k", store.DeleteOptions{})
 	if err != nil || !d.DeleteMarker || d.VersionID != store.NullVersionID {
 		t.Fatalf("suspended delete %+v %v", d, err)
 	}
-	mustGetVersion(t, e.node(), "k", v.VersionID, "versioned")
+	mustGetVersion(t, e.node(), e.b, "k", v.VersionID, "versioned")
 }
 
-func mustGetVersion(t *testing.T, nd *Node, key, id, want string) {
+func mustGetVersion(t *testing.T, nd *Node, bucket, key, id, want string) {
 	t.Helper()
-	_, got, err := get(t, nd, "bk", key, store.GetOptions{VersionID: id})
+	_, got, err := get(t, nd, bucket, key, store.GetOptions{VersionID: id})
 	if err != nil || got != want {
 		t.Fatalf("get %s@%s = %q %v, want %q", key, id, got, err, want)
 	}
@@ -224,18 +232,18 @@ func mustGetVersion(t *testing.T, nd *Node, key, id, want string) {
 func confUnversionedDelete(e *conformanceEnv) {
 	t := e.t
 	ctx := context.Background()
-	put(t, e.node(), "bk", "k", "x")
-	d, err := e.node().DeleteObject(ctx, "bk", "k", store.DeleteOptions{})
+	put(t, e.node(), e.b, "k", "x")
+	d, err := e.node().DeleteObject(ctx, e.b, "k", store.DeleteOptions{})
 	if err != nil || d.DeleteMarker {
 		t.Fatalf("delete %+v %v", d, err)
 	}
-	if _, _, err := get(t, e.node(), "bk", "k", store.GetOptions{}); !errors.Is(err, store.ErrNoSuchKey) {
+	if _, _, err := get(t, e.node(), e.b, "k", store.GetOptions{}); !errors.Is(err, store.ErrNoSuchKey) {
 		t.Fatalf("get deleted: %v", err)
 	}
-	if _, err := e.node().DeleteObject(ctx, "bk", "k", store.DeleteOptions{}); err != nil {
+	if _, err := e.node().DeleteObject(ctx, e.b, "k", store.DeleteOptions{}); err != nil {
 		t.Fatalf("delete missing: %v", err)
 	}
-	lv, err := e.node().ListObjectVersions(ctx, "bk", store.ListVersionsOptions{MaxKeys: 1000})
+	lv, err := e.node().ListObjectVersions(ctx, e.b, store.ListVersionsOptions{MaxKeys: 1000})
 	if err != nil || len(lv.Versions) != 0 {
 		t.Fatalf("versions %+v %v", lv, err)
 	}
@@ -244,7 +252,7 @@ func confUnversionedDelete(e *conformanceEnv) {
 func confMultipart(e *conformanceEnv) {
 	t := e.t
 	ctx := context.Background()
-	up, err := e.node().CreateMultipartUpload(ctx, "bk", "big", store.ObjectMeta{ContentType: "application/x-big"})
+	up, err := e.node().CreateMultipartUpload(ctx, e.b, "big", store.ObjectMeta{ContentType: "application/x-big"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +260,7 @@ func confMultipart(e *conformanceEnv) {
 	p2 := "tail"
 	var parts []store.CompletePart
 	for i, body := range []string{p1, p2} {
-		pi, err := e.node().UploadPart(ctx, "bk", "big", up.UploadID, i+1, strings.NewReader(body), int64(len(body)), store.PartOptions{})
+		pi, err := e.node().UploadPart(ctx, e.b, "big", up.UploadID, i+1, strings.NewReader(body), int64(len(body)), store.PartOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -261,49 +269,49 @@ func confMultipart(e *conformanceEnv) {
 		}
 		parts = append(parts, store.CompletePart{Number: i + 1, ETag: `"` + pi.ETag + `"`})
 	}
-	lp, err := e.node().ListParts(ctx, "bk", "big", up.UploadID, store.ListPartsOptions{MaxParts: 1})
+	lp, err := e.node().ListParts(ctx, e.b, "big", up.UploadID, store.ListPartsOptions{MaxParts: 1})
 	if err != nil || len(lp.Parts) != 1 || !lp.IsTruncated || lp.NextPartNumberMarker != 1 {
 		t.Fatalf("list parts %+v %v", lp, err)
 	}
-	lu, err := e.node().ListMultipartUploads(ctx, "bk", store.ListUploadsOptions{MaxUploads: 1000})
+	lu, err := e.node().ListMultipartUploads(ctx, e.b, store.ListUploadsOptions{MaxUploads: 1000})
 	if err != nil || len(lu.Uploads) != 1 || lu.Uploads[0].UploadID != up.UploadID {
 		t.Fatalf("list uploads %+v %v", lu, err)
 	}
-	if _, err := e.node().CompleteMultipartUpload(ctx, "bk", "big", up.UploadID,
+	if _, err := e.node().CompleteMultipartUpload(ctx, e.b, "big", up.UploadID,
 		[]store.CompletePart{{Number: 1, ETag: "bogus"}}, store.CompleteOptions{}); !errors.Is(err, store.ErrInvalidPart) {
 		t.Fatalf("complete with a bad part: %v", err)
 	}
-	info, err := e.node().CompleteMultipartUpload(ctx, "bk", "big", up.UploadID, parts, store.CompleteOptions{})
+	info, err := e.node().CompleteMultipartUpload(ctx, e.b, "big", up.UploadID, parts, store.CompleteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasSuffix(info.ETag, "-2") || info.Size != int64(len(p1)+len(p2)) {
 		t.Fatalf("completed %+v", info)
 	}
-	got := mustGet(t, e.node(), "bk", "big", p1+p2)
+	got := mustGet(t, e.node(), e.b, "big", p1+p2)
 	if got.ContentType != "application/x-big" || got.ETag != info.ETag {
 		t.Fatalf("get completed %+v", got)
 	}
-	_, part2, err := get(t, e.node(), "bk", "big", store.GetOptions{PartNumber: 2})
+	_, part2, err := get(t, e.node(), e.b, "big", store.GetOptions{PartNumber: 2})
 	if err != nil || part2 != p2 {
 		t.Fatalf("part 2 = %q %v", part2, err)
 	}
-	lu, err = e.node().ListMultipartUploads(ctx, "bk", store.ListUploadsOptions{MaxUploads: 1000})
+	lu, err = e.node().ListMultipartUploads(ctx, e.b, store.ListUploadsOptions{MaxUploads: 1000})
 	if err != nil || len(lu.Uploads) != 0 {
 		t.Fatalf("uploads after complete %+v %v", lu, err)
 	}
 	// Abort.
-	up2, err := e.node().CreateMultipartUpload(ctx, "bk", "gone", store.ObjectMeta{})
+	up2, err := e.node().CreateMultipartUpload(ctx, e.b, "gone", store.ObjectMeta{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.node().AbortMultipartUpload(ctx, "bk", "gone", up2.UploadID); err != nil {
+	if err := e.node().AbortMultipartUpload(ctx, e.b, "gone", up2.UploadID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.node().UploadPart(ctx, "bk", "gone", up2.UploadID, 1, strings.NewReader("x"), 1, store.PartOptions{}); !errors.Is(err, store.ErrNoSuchUpload) {
+	if _, err := e.node().UploadPart(ctx, e.b, "gone", up2.UploadID, 1, strings.NewReader("x"), 1, store.PartOptions{}); !errors.Is(err, store.ErrNoSuchUpload) {
 		t.Fatalf("part of an aborted upload: %v", err)
 	}
-	if err := e.node().AbortMultipartUpload(ctx, "bk", "gone", up2.UploadID); !errors.Is(err, store.ErrNoSuchUpload) {
+	if err := e.node().AbortMultipartUpload(ctx, e.b, "gone", up2.UploadID); !errors.Is(err, store.ErrNoSuchUpload) {
 		t.Fatalf("abort twice: %v", err)
 	}
 }
@@ -318,7 +326,7 @@ func keysFixture(e *conformanceEnv) []string {
 	}
 	keys = append(keys, "top1", "top2", "a/sub/deep.txt")
 	for _, k := range keys {
-		put(e.t, e.node(), "bk", k, k)
+		put(e.t, e.node(), e.b, k, k)
 	}
 	slices.Sort(keys)
 	return keys
@@ -333,7 +341,7 @@ func confListPagination(e *conformanceEnv) {
 		var got []string
 		marker := ""
 		for {
-			r, err := e.node().ListObjects(ctx, "bk", store.ListOptions{Marker: marker, MaxKeys: max})
+			r, err := e.node().ListObjects(ctx, e.b, store.ListOptions{Marker: marker, MaxKeys: max})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -356,7 +364,7 @@ func confListPagination(e *conformanceEnv) {
 	var entries []string
 	marker := ""
 	for {
-		r, err := e.node().ListObjects(ctx, "bk", store.ListOptions{Delimiter: "/", Marker: marker, MaxKeys: 2})
+		r, err := e.node().ListObjects(ctx, e.b, store.ListOptions{Delimiter: "/", Marker: marker, MaxKeys: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -373,7 +381,7 @@ func confListPagination(e *conformanceEnv) {
 	if want := []string{"a/", "b/", "c/", "top1", "top2"}; !slices.Equal(entries, want) {
 		t.Fatalf("delimited: %v, want %v", entries, want)
 	}
-	r, err := e.node().ListObjects(ctx, "bk", store.ListOptions{Prefix: "a/", Delimiter: "/", MaxKeys: 1000})
+	r, err := e.node().ListObjects(ctx, e.b, store.ListOptions{Prefix: "a/", Delimiter: "/", MaxKeys: 1000})
 	if err != nil || len(r.Objects) != 4 || !slices.Equal(r.CommonPrefixes, []string{"a/sub/"}) {
 		t.Fatalf("prefix a/: %+v %v", r, err)
 	}
@@ -382,14 +390,14 @@ func confListPagination(e *conformanceEnv) {
 func confListVersionsPagination(e *conformanceEnv) {
 	t := e.t
 	ctx := context.Background()
-	if err := e.node().SetBucketVersioning(ctx, "bk", store.VersioningEnabled); err != nil {
+	if err := e.node().SetBucketVersioning(ctx, e.b, store.VersioningEnabled); err != nil {
 		t.Fatal(err)
 	}
 	var want []string
 	for _, k := range []string{"x", "y", "z"} {
 		var ids []string
 		for i := range 3 {
-			ids = append(ids, put(t, e.node(), "bk", k, fmt.Sprint(k, i)).VersionID)
+			ids = append(ids, put(t, e.node(), e.b, k, fmt.Sprint(k, i)).VersionID)
 		}
 		for i := len(ids) - 1; i >= 0; i-- {
 			want = append(want, k+"@"+ids[i])
@@ -399,7 +407,7 @@ func confListVersionsPagination(e *conformanceEnv) {
 		var got []string
 		km, vm := "", ""
 		for {
-			r, err := e.node().ListObjectVersions(ctx, "bk", store.ListVersionsOptions{KeyMarker: km, VersionIDMarker: vm, MaxKeys: max})
+			r, err := e.node().ListObjectVersions(ctx, e.b, store.ListVersionsOptions{KeyMarker: km, VersionIDMarker: vm, MaxKeys: max})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -422,7 +430,7 @@ func confListUploads(e *conformanceEnv) {
 	ctx := context.Background()
 	var want []string
 	for _, k := range []string{"u/1", "u/2", "v"} {
-		up, err := e.node().CreateMultipartUpload(ctx, "bk", k, store.ObjectMeta{})
+		up, err := e.node().CreateMultipartUpload(ctx, e.b, k, store.ObjectMeta{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -431,7 +439,7 @@ func confListUploads(e *conformanceEnv) {
 	var got []string
 	km, um := "", ""
 	for {
-		r, err := e.node().ListMultipartUploads(ctx, "bk", store.ListUploadsOptions{KeyMarker: km, UploadIDMarker: um, MaxUploads: 1})
+		r, err := e.node().ListMultipartUploads(ctx, e.b, store.ListUploadsOptions{KeyMarker: km, UploadIDMarker: um, MaxUploads: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -446,7 +454,7 @@ func confListUploads(e *conformanceEnv) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("uploads %v, want %v", got, want)
 	}
-	r, err := e.node().ListMultipartUploads(ctx, "bk", store.ListUploadsOptions{Delimiter: "/", MaxUploads: 1000})
+	r, err := e.node().ListMultipartUploads(ctx, e.b, store.ListUploadsOptions{Delimiter: "/", MaxUploads: 1000})
 	if err != nil || !slices.Equal(r.CommonPrefixes, []string{"u/"}) || len(r.Uploads) != 1 {
 		t.Fatalf("delimited uploads %+v %v", r, err)
 	}
@@ -456,7 +464,7 @@ func confConditions(e *conformanceEnv) {
 	t := e.t
 	ctx := context.Background()
 	putC := func(key, body string, c store.Conditions) error {
-		_, err := e.node().PutObject(ctx, "bk", key, strings.NewReader(body), int64(len(body)), store.PutOptions{Cond: c})
+		_, err := e.node().PutObject(ctx, e.b, key, strings.NewReader(body), int64(len(body)), store.PutOptions{Cond: c})
 		return err
 	}
 	if err := putC("c", "1", store.Conditions{IfNoneMatch: "*"}); err != nil {
@@ -471,31 +479,31 @@ func confConditions(e *conformanceEnv) {
 	if err := putC("c", "4", store.Conditions{IfMatch: `"` + md5hex("1") + `"`}); err != nil {
 		t.Fatalf("if-match: %v", err)
 	}
-	mustGet(t, e.node(), "bk", "c", "4")
+	mustGet(t, e.node(), e.b, "c", "4")
 	if err := putC("new", "x", store.Conditions{IfMatch: md5hex("x")}); !errors.Is(err, store.ErrPreconditionFailed) && !errors.Is(err, store.ErrNoSuchKey) {
 		t.Fatalf("if-match on a missing key: %v", err)
 	}
 	// Content-MD5.
 	sum := md5.Sum([]byte("other"))
-	_, err := e.node().PutObject(ctx, "bk", "md5", strings.NewReader("body"), 4, store.PutOptions{ContentMD5: sum[:]})
+	_, err := e.node().PutObject(ctx, e.b, "md5", strings.NewReader("body"), 4, store.PutOptions{ContentMD5: sum[:]})
 	if !errors.Is(err, store.ErrBadDigest) {
 		t.Fatalf("bad Content-MD5: %v", err)
 	}
-	if _, err := e.node().HeadObject(ctx, "bk", "md5", store.GetOptions{}); !errors.Is(err, store.ErrNoSuchKey) {
+	if _, err := e.node().HeadObject(ctx, e.b, "md5", store.GetOptions{}); !errors.Is(err, store.ErrNoSuchKey) {
 		t.Fatalf("refused write is visible: %v", err)
 	}
 	// Short body.
-	_, err = e.node().PutObject(ctx, "bk", "short", strings.NewReader("abc"), 10, store.PutOptions{})
+	_, err = e.node().PutObject(ctx, e.b, "short", strings.NewReader("abc"), 10, store.PutOptions{})
 	if !errors.Is(err, store.ErrIncompleteBody) {
 		t.Fatalf("short body: %v", err)
 	}
 	// Trailer checksums.
-	_, err = e.node().PutObject(ctx, "bk", "trail", strings.NewReader("abc"), 3, store.PutOptions{
+	_, err = e.node().PutObject(ctx, e.b, "trail", strings.NewReader("abc"), 3, store.PutOptions{
 		ChecksumsFunc: func() map[string]string { return map[string]string{"crc32": "NSRBwg=="} }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := e.node().HeadObject(ctx, "bk", "trail", store.GetOptions{})
+	h, err := e.node().HeadObject(ctx, e.b, "trail", store.GetOptions{})
 	if err != nil || h.Checksums["crc32"] != "NSRBwg==" {
 		t.Fatalf("trailer checksum: %+v %v", h.Checksums, err)
 	}
@@ -504,22 +512,22 @@ func confConditions(e *conformanceEnv) {
 func confTags(e *conformanceEnv) {
 	t := e.t
 	ctx := context.Background()
-	put(t, e.node(), "bk", "t", "x")
-	if _, err := e.node().SetObjectTags(ctx, "bk", "t", "", map[string]string{"a": "1"}); err != nil {
+	put(t, e.node(), e.b, "t", "x")
+	if _, err := e.node().SetObjectTags(ctx, e.b, "t", "", map[string]string{"a": "1"}); err != nil {
 		t.Fatal(err)
 	}
-	h, err := e.node().HeadObject(ctx, "bk", "t", store.GetOptions{})
+	h, err := e.node().HeadObject(ctx, e.b, "t", store.GetOptions{})
 	if err != nil || h.Tags["a"] != "1" {
 		t.Fatalf("tags %+v %v", h.Tags, err)
 	}
-	if _, err := e.node().SetObjectTags(ctx, "bk", "t", "", nil); err != nil {
+	if _, err := e.node().SetObjectTags(ctx, e.b, "t", "", nil); err != nil {
 		t.Fatal(err)
 	}
-	h, _ = e.node().HeadObject(ctx, "bk", "t", store.GetOptions{})
+	h, _ = e.node().HeadObject(ctx, e.b, "t", store.GetOptions{})
 	if len(h.Tags) != 0 {
 		t.Fatalf("tags after removal %+v", h.Tags)
 	}
-	if _, err := e.node().SetObjectTags(ctx, "bk", "none", "", map[string]string{"a": "1"}); !errors.Is(err, store.ErrNoSuchKey) {
+	if _, err := e.node().SetObjectTags(ctx, e.b, "none", "", map[string]string{"a": "1"}); !errors.Is(err, store.ErrNoSuchKey) {
 		t.Fatalf("tag a missing key: %v", err)
 	}
 }
@@ -527,18 +535,18 @@ func confTags(e *conformanceEnv) {
 func confBuckets(e *conformanceEnv) {
 	t := e.t
 	ctx := context.Background()
-	if err := e.node().CreateBucket(ctx, "bk"); !errors.Is(err, store.ErrBucketExists) {
+	if err := e.node().CreateBucket(ctx, e.b); !errors.Is(err, store.ErrBucketExists) {
 		t.Fatalf("create twice: %v", err)
 	}
 	if err := e.node().CreateBucket(ctx, "other"); err != nil {
 		t.Fatal(err)
 	}
 	bs, err := e.node().ListBuckets(ctx)
-	if err != nil || len(bs) != 2 || bs[0].Name != "bk" || bs[1].Name != "other" {
+	if err != nil || len(bs) != 2 || bs[0].Name != e.b || bs[1].Name != "other" {
 		t.Fatalf("buckets %+v %v", bs, err)
 	}
-	put(t, e.node(), "bk", "k", "x")
-	if err := e.node().DeleteBucket(ctx, "bk"); !errors.Is(err, store.ErrBucketNotEmpty) {
+	put(t, e.node(), e.b, "k", "x")
+	if err := e.node().DeleteBucket(ctx, e.b); !errors.Is(err, store.ErrBucketNotEmpty) {
 		t.Fatalf("delete non-empty: %v", err)
 	}
 	if err := e.node().DeleteBucket(ctx, "other"); err != nil {
@@ -551,22 +559,22 @@ func confBuckets(e *conformanceEnv) {
 		t.Fatalf("delete twice: %v", err)
 	}
 	// Configuration documents.
-	if _, err := e.node().GetBucketConfig(ctx, "bk", "policy"); !errors.Is(err, store.ErrNoSuchConfig) {
+	if _, err := e.node().GetBucketConfig(ctx, e.b, "policy"); !errors.Is(err, store.ErrNoSuchConfig) {
 		t.Fatalf("missing config: %v", err)
 	}
-	if err := e.node().PutBucketConfig(ctx, "bk", "policy", []byte(`{"v":1}`)); err != nil {
+	if err := e.node().PutBucketConfig(ctx, e.b, "policy", []byte(`{"v":1}`)); err != nil {
 		t.Fatal(err)
 	}
 	for range 3 {
-		doc, err := e.node().GetBucketConfig(ctx, "bk", "policy")
+		doc, err := e.node().GetBucketConfig(ctx, e.b, "policy")
 		if err != nil || !bytes.Equal(doc, []byte(`{"v":1}`)) {
 			t.Fatalf("config %q %v", doc, err)
 		}
 	}
-	if err := e.node().DeleteBucketConfig(ctx, "bk", "policy"); err != nil {
+	if err := e.node().DeleteBucketConfig(ctx, e.b, "policy"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.node().GetBucketConfig(ctx, "bk", "policy"); !errors.Is(err, store.ErrNoSuchConfig) {
+	if _, err := e.node().GetBucketConfig(ctx, e.b, "policy"); !errors.Is(err, store.ErrNoSuchConfig) {
 		t.Fatalf("deleted config: %v", err)
 	}
 	if err := e.node().SetBucketVersioning(ctx, "nobucket", store.VersioningEnabled); !errors.Is(err, store.ErrNoSuchBucket) {
@@ -580,13 +588,13 @@ func confBadInput(e *conformanceEnv) {
 	if _, err := e.node().PutObject(ctx, "nobucket", "k", strings.NewReader("x"), 1, store.PutOptions{}); !errors.Is(err, store.ErrNoSuchBucket) {
 		t.Fatalf("put in a missing bucket: %v", err)
 	}
-	if _, err := e.node().PutObject(ctx, "bk", "", strings.NewReader("x"), 1, store.PutOptions{}); err == nil {
+	if _, err := e.node().PutObject(ctx, e.b, "", strings.NewReader("x"), 1, store.PutOptions{}); err == nil {
 		t.Fatal("empty key accepted")
 	}
-	if _, err := e.node().DeleteObject(ctx, "bk", "k", store.DeleteOptions{VersionID: "garbage"}); !errors.Is(err, store.ErrNoSuchVersion) {
+	if _, err := e.node().DeleteObject(ctx, e.b, "k", store.DeleteOptions{VersionID: "garbage"}); !errors.Is(err, store.ErrNoSuchVersion) {
 		t.Fatalf("delete a malformed version: %v", err)
 	}
-	if _, err := e.node().UploadPart(ctx, "bk", "k", "nosuchupload", 1, strings.NewReader("x"), 1, store.PartOptions{}); !errors.Is(err, store.ErrNoSuchUpload) {
+	if _, err := e.node().UploadPart(ctx, e.b, "k", "nosuchupload", 1, strings.NewReader("x"), 1, store.PartOptions{}); !errors.Is(err, store.ErrNoSuchUpload) {
 		t.Fatalf("part of a missing upload: %v", err)
 	}
 	_, _ = io.Discard.Write(nil)
