@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/bucketdb
 DATA    ?= ./bucketdb-data
 LISTEN  ?= 127.0.0.1:9000
-PKGS    := ./store/... ./cluster/... ./s3/... ./fsmount/... ./cmd/...
+PKGS    := $(shell $(GO) list ./... | grep -v /integration)
 
 .PHONY: all build run test unit integration race vet fmt bench fsbench cluster-start cluster-stop clean
 
