@@ -316,8 +316,16 @@ func (s *Server) serveOnce(w http.ResponseWriter, r *http.Request, c *call, req 
 		length = rng.Length
 		h.Set("Content-Range", contentRange(*rng, info.Size))
 	}
-	checksums := rng == nil && strings.EqualFold(r.Header.Get("x-amz-checksum-mode"), "ENABLED")
-	setObjectHeaders(h, info, checksums)
+	sumMode := strings.EqualFold(r.Header.Get("x-amz-checksum-mode"), "ENABLED")
+	setObjectHeaders(h, info, sumMode && rng == nil && req.partNumber == 0)
+	if sumMode && req.partNumber > 0 {
+		// A partNumber read shows that part's own checksum, as S3 does.
+		sums := info.Checksums
+		if len(info.Parts) > 0 {
+			sums = info.Parts[req.partNumber-1].Checksums
+		}
+		setChecksumHeaders(h, sums)
+	}
 	applyResponseOverrides(h, r)
 	h.Set("Content-Length", strconv.FormatInt(length, 10))
 	w.WriteHeader(status)

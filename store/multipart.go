@@ -122,8 +122,9 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, pa
 	if err != nil {
 		return PartInfo{}, err
 	}
+	// ingest read the body to EOF: trailer checksums are known now.
 	rec := partRecord{File: b.ext.File, Size: size, ETag: hex.EncodeToString(b.md5),
-		ModTime: time.Now().UTC(), Checksums: maps.Clone(opts.Checksums)}
+		ModTime: time.Now().UTC(), Checksums: maps.Clone(mergeChecksums(opts.Checksums, opts.ChecksumsFunc))}
 	v, err := json.Marshal(rec)
 	if err != nil {
 		b.release(s, false)

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"testing"
 )
 
@@ -239,5 +241,75 @@ func TestCompleteStaleNullVersion(t *testing.T) {
 	}
 	if n := dataBytes(t, s); n != 0 {
 		t.Fatalf("%d data bytes left", n)
+	}
+}
+
+// eofReader records whether its reader was read to EOF.
+type eofReader struct {
+	r   *bytes.Reader
+	eof bool
+}
+
+func (e *eofReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if errors.Is(err, io.EOF) {
+		e.eof = true
+	}
+	return n, err
+}
+
+// TestUploadPartTrailerChecksums: PartOptions.ChecksumsFunc (trailer
+// checksums of aws-chunked bodies) is called once the part body reached
+// EOF, merged over the header checksums, and kept with the part: in the
+// UploadPart result, ListParts, and the completed object's part layout.
+func TestUploadPartTrailerChecksums(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	mustBucket(t, s, "b", VersioningOff)
+	up, err := s.CreateMultipartUpload(ctx, "b", "k", ObjectMeta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := &eofReader{r: bytes.NewReader(randBytes(300, 9))}
+	calls := 0
+	pi, err := s.UploadPart(ctx, "b", "k", up.UploadID, 1, body, 300, PartOptions{
+		Checksums: map[string]string{"crc32": "header", "sha256": "sent"},
+		ChecksumsFunc: func() map[string]string {
+			calls++
+			if !body.eof {
+				t.Error("ChecksumsFunc called before the body reached EOF")
+			}
+			return map[string]string{"crc32": "trailer"}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"crc32": "trailer", "sha256": "sent"}
+	if calls != 1 || !maps.Equal(pi.Checksums, want) {
+		t.Fatalf("UploadPart: %d calls, checksums %v, want %v", calls, pi.Checksums, want)
+	}
+	pi2, err := s.UploadPart(ctx, "b", "k", up.UploadID, 2, bytes.NewReader([]byte("tail")), 4, PartOptions{
+		ChecksumsFunc: func() map[string]string { return map[string]string{"crc32c": "only-trailer"} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp, err := s.ListParts(ctx, "b", "k", up.UploadID, ListPartsOptions{MaxParts: -1})
+	if err != nil || len(lp.Parts) != 2 {
+		t.Fatalf("ListParts: %+v %v", lp, err)
+	}
+	want2 := map[string]string{"crc32c": "only-trailer"}
+	if !maps.Equal(lp.Parts[0].Checksums, want) || !maps.Equal(lp.Parts[1].Checksums, want2) {
+		t.Fatalf("ListParts checksums %v, %v", lp.Parts[0].Checksums, lp.Parts[1].Checksums)
+	}
+	cps := []CompletePart{{1, pi.ETag}, {2, pi2.ETag}}
+	if _, err := s.CompleteMultipartUpload(ctx, "b", "k", up.UploadID, cps, CompleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.HeadObject(ctx, "b", "k", GetOptions{})
+	if err != nil || len(info.Parts) != 2 {
+		t.Fatalf("HeadObject: %+v %v", info, err)
+	}
+	if !maps.Equal(info.Parts[0].Checksums, want) || !maps.Equal(info.Parts[1].Checksums, want2) {
+		t.Fatalf("completed parts' checksums %v, %v", info.Parts[0].Checksums, info.Parts[1].Checksums)
 	}
 }

@@ -113,15 +113,7 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, r io.Reader, 
 	}
 	rec.Meta = opts.Meta
 	rec.Meta.Tags = nil
-	if opts.ChecksumsFunc != nil {
-		if extra := opts.ChecksumsFunc(); len(extra) > 0 {
-			rec.Meta.Checksums = maps.Clone(rec.Meta.Checksums)
-			if rec.Meta.Checksums == nil {
-				rec.Meta.Checksums = map[string]string{}
-			}
-			maps.Copy(rec.Meta.Checksums, extra)
-		}
-	}
+	rec.Meta.Checksums = mergeChecksums(opts.Meta.Checksums, opts.ChecksumsFunc)
 	nv.tags = opts.Meta.Tags
 	err = s.commit(ctx, nv)
 	b.release(s, err == nil)
@@ -132,6 +124,25 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, r io.Reader, 
 	info.Tags = maps.Clone(nv.tags)
 	info.IsLatest = nv.isLatest
 	return info, nil
+}
+
+// mergeChecksums returns the checksums to store for a body: sent (from
+// headers) with the entries of late (trailer checksums, known only once the
+// body was read to EOF; may be nil) merged over them. sent is not modified.
+func mergeChecksums(sent map[string]string, late func() map[string]string) map[string]string {
+	if late == nil {
+		return sent
+	}
+	extra := late()
+	if len(extra) == 0 {
+		return sent
+	}
+	out := maps.Clone(sent)
+	if out == nil {
+		out = make(map[string]string, len(extra))
+	}
+	maps.Copy(out, extra)
+	return out
 }
 
 // expectEOF reads r to its end (trailer checksums of aws-chunked bodies
