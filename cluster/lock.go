@@ -163,7 +163,7 @@ func (n *Node) acquire(ctx context.Context, bucket, key, space string, opts stor
 			return g, err
 		}
 		d := backoff/2 + mrand.N(backoff)
-		backoff = min(2*backoff, 200*time.Millisecond)
+		backoff = min(2*backoff, 100*time.Millisecond)
 		limit := raceDeadline
 		if held {
 			limit = deadline

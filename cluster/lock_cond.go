@@ -42,6 +42,11 @@ func (n *Node) condBegin(ctx context.Context, bucket, key string, c *store.Condi
 	if len(n.place(bucket, key).nodes) == 1 {
 		return noop, nil
 	}
+	// A condition that already fails on a read quorum fails without the
+	// lock: losers of a race that the winner already decided answer at once.
+	if err := n.precheck(ctx, bucket, key, *c); err != nil {
+		return nil, err
+	}
 	g, err := n.acquire(ctx, bucket, key, store.LockSpaceCond, store.LockOptions{
 		Mode: store.LockExclusive, TTL: condLockTTL, Wait: condLockWait, Owner: "conditional write via " + n.id})
 	if errors.Is(err, store.ErrLockConflict) {

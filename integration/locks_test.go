@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -318,4 +319,48 @@ func containsAll(s string, subs ...string) bool {
 		}
 	}
 	return true
+}
+
+// BenchmarkLocks measures the lock API on a real three-node cluster:
+// uncontended acquire+release (keys spread over the nodes) and contended
+// acquire+release of one key by 16 clients.
+//
+//	go test -run '^$' -bench BenchmarkLocks -benchtime 400x ./integration/
+func BenchmarkLocks(b *testing.B) {
+	nodes := startCluster(b, 3)
+	bucket := newBucket(b, nodes[0].Client(b))
+	cycle := func(s *Server, key string, kv ...string) error {
+		g, r, err := acquire(b, s, bucket, key, kv...)
+		if err != nil {
+			return err
+		}
+		if r.Status != http.StatusOK {
+			return fmt.Errorf("acquire: %d %s", r.Status, r.Body)
+		}
+		rr, err := release(b, s, bucket, key, g.LockToken)
+		if err == nil && rr.Status != http.StatusNoContent {
+			err = fmt.Errorf("release: %d %s", rr.Status, rr.Body)
+		}
+		return err
+	}
+	b.Run("Uncontended", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			if err := cycle(nodes[i%3], fmt.Sprintf("u%d", i)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Contended16", func(b *testing.B) {
+		var next atomic.Int64
+		b.SetParallelism(max(1, 16/runtime.GOMAXPROCS(0))) // 16 clients
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				i := next.Add(1)
+				if err := cycle(nodes[i%3], "hot", "wait", "60"); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
 }
