@@ -12,8 +12,8 @@ type Config struct {
 	// NodeID names the node in the cluster. Empty: read from DataDir, or
 	// generated there on first start and kept.
 	NodeID string
-	// DataDir holds the cluster's own files (node ID, generated secret,
-	// member registry, staging area, tombstones). Required.
+	// DataDir holds the cluster's own files (node-id, secret when
+	// generated, members.json, tombstones.jsonl). Required.
 	DataDir string
 	// GossipAddr is the memberlist bind address (host:port). Empty: no
 	// gossip; the node is a cluster of one that nobody can join.
