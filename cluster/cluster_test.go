@@ -436,6 +436,20 @@ func TestTombstones(t *testing.T) {
 		t.Fatal(err)
 	}
 	tc.restart(2)
+	// Before healing, listings and reads already leave the removed version
+	// out.
+	for _, nd := range tc.nodes {
+		lv, err := nd.ListObjectVersions(ctx, "b", store.ListVersionsOptions{MaxKeys: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(lv.Versions) != 1 || lv.Versions[0].VersionID == v1.VersionID || !lv.Versions[0].IsLatest {
+			t.Fatalf("versions via %s: %+v", nd.id, lv.Versions)
+		}
+		if _, _, err := get(t, nd, "b", "k", store.GetOptions{VersionID: v1.VersionID}); !errors.Is(err, store.ErrNoSuchVersion) {
+			t.Fatalf("removed version via %s: %v", nd.id, err)
+		}
+	}
 	tc.healAll()
 	if got := tc.holders("b", "k", v1.VersionID); got != 0 {
 		t.Fatalf("deleted version on %d nodes after heal", got)

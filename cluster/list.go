@@ -294,8 +294,38 @@ func (n *Node) ListObjectVersions(ctx context.Context, bucket string, opts store
 	if err != nil {
 		return res, err
 	}
-	prevKey := ""
-	first := true
+	listed := map[string]bool{}
+	for _, c := range cs {
+		listed[c.node] = true
+	}
+	// tombstoned reports whether a replica of the key that lacks this
+	// version removed it for good (the others missed the removal).
+	tombs := map[string]map[string]bool{} // key + "\x00" + member -> IDs
+	tombstoned := func(g []entry) bool {
+		has := map[string]bool{}
+		for _, e := range g {
+			has[e.node] = true
+		}
+		key, id := g[0].name, internalOf(g[0].obj)
+		for _, m := range n.place(bucket, key).nodes {
+			if !listed[m.ID] || has[m.ID] {
+				continue
+			}
+			ck := key + "\x00" + m.ID
+			ts, ok := tombs[ck]
+			if !ok {
+				ts = n.fetchView(ctx, m, bucket, key, "", key).tombs[key]
+				tombs[ck] = ts
+			}
+			if ts[id] {
+				n.repairLater(bucket, key)
+				return true
+			}
+		}
+		return false
+	}
+	prevKey, emittedKey := "", ""
+	first, emitted := true, false
 	nullSeen := false
 	var last entry
 	more, err := merge(ctx, cs, max, func(g []entry) bool {
@@ -305,11 +335,10 @@ func (n *Node) ListObjectVersions(ctx context.Context, bucket string, opts store
 			last = e
 			return true
 		}
-		newKey := first || e.name != prevKey
-		first, prevKey = false, e.name
-		if newKey {
+		if first || e.name != prevKey {
 			nullSeen = false
 		}
+		first, prevKey = false, e.name
 		v := e.obj
 		if v.VersionID == store.NullVersionID {
 			if nullSeen {
@@ -317,8 +346,12 @@ func (n *Node) ListObjectVersions(ctx context.Context, bucket string, opts store
 			}
 			nullSeen = true
 		}
+		if tombstoned(g) {
+			return false
+		}
 		continuing := e.name == opts.KeyMarker && opts.VersionIDMarker != ""
-		v.IsLatest = newKey && !continuing
+		v.IsLatest = (!emitted || e.name != emittedKey) && !continuing
+		emitted, emittedKey = true, e.name
 		res.Versions = append(res.Versions, v)
 		last = e
 		return true
