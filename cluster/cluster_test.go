@@ -635,3 +635,56 @@ func TestPartitionFourNodes(t *testing.T) {
 		}
 	}
 }
+
+// An upload started before a node joins completes afterwards, and the copy
+// left on the member that no longer owns the key neither shows in listings
+// nor survives healing.
+func TestUploadAcrossJoin(t *testing.T) {
+	tc := startCluster(t, 3)
+	ctx := context.Background()
+	mustCreate(t, tc.nodes[0], "b")
+	// Find a key the fourth node will own.
+	probe := append(tc.nodes[0].activeMembers(), Member{ID: "n3", State: stateActive})
+	var ids []string
+	for _, m := range probe {
+		ids = append(ids, m.ID)
+	}
+	key := ""
+	for i := 0; key == ""; i++ {
+		k := fmt.Sprint("up", i)
+		for _, id := range rank(ids, "b", k, 3) {
+			if id == "n3" {
+				key = k
+			}
+		}
+	}
+	up, err := tc.nodes[0].CreateMultipartUpload(ctx, "b", key, store.ObjectMeta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.addNode()
+	pi, err := tc.nodes[1].UploadPart(ctx, "b", key, up.UploadID, 1, strings.NewReader("data"), 4, store.PartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tc.nodes[3].CompleteMultipartUpload(ctx, "b", key, up.UploadID, []store.CompletePart{{Number: 1, ETag: pi.ETag}}, store.CompleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, nd := range tc.nodes {
+		mustGet(t, nd, "b", key, "data")
+		lu, err := nd.ListMultipartUploads(ctx, "b", store.ListUploadsOptions{MaxUploads: 10})
+		if err != nil || len(lu.Uploads) != 0 {
+			t.Fatalf("uploads via %s: %+v %v", nd.id, lu.Uploads, err)
+		}
+	}
+	tc.healAll()
+	for i := range tc.nodes {
+		lu, err := tc.stores[i].ListMultipartUploads(ctx, "b", store.ListUploadsOptions{MaxUploads: 10})
+		if err != nil || len(lu.Uploads) != 0 {
+			t.Fatalf("node %d still holds %+v %v", i, lu.Uploads, err)
+		}
+	}
+	if got := tc.holders("b", key, ""); got != 3 {
+		t.Fatalf("completed object on %d nodes", got)
+	}
+}

@@ -112,6 +112,7 @@ func (n *Node) HealNow(ctx context.Context) error {
 		if err := w.bucket(ctx, b.Name); err != nil {
 			return err
 		}
+		w.uploads(ctx, b.Name)
 	}
 	n.heal.objects.Store(w.objects)
 	n.heal.bytes.Store(w.bytes)
@@ -528,5 +529,44 @@ func (n *Node) repairKey(ctx context.Context, bucket, key string) {
 			}
 			n.reconcile(ctx, bucket, key, src, dst, have, dv.vers[key], dv.tombs[key], &backlog)
 		}
+	}
+}
+
+// uploads drops the multipart uploads this node holds for keys it no longer
+// owns once every owner answered that it does not hold them (they were
+// completed or aborted there after a membership change).
+func (w *walk) uploads(ctx context.Context, bucket string) {
+	n := w.n
+	opts := store.ListUploadsOptions{MaxUploads: store.MaxListKeys}
+	for ctx.Err() == nil {
+		page, err := n.st.ListMultipartUploads(ctx, bucket, opts)
+		if err != nil {
+			return
+		}
+		for _, u := range page.Uploads {
+			p := n.place(bucket, u.Key)
+			gone := len(p.nodes) > 0
+			for _, m := range p.nodes {
+				if m.ID == n.id {
+					gone = false
+					break
+				}
+				cctx, cancel := n.rpcCtx(ctx, 0)
+				_, err := n.replica(m).Upload(cctx, UploadRequest{Op: uploadListParts, Bucket: bucket, Key: u.Key,
+					UploadID: u.UploadID, Parts: store.ListPartsOptions{MaxParts: 1}})
+				cancel()
+				if !errors.Is(err, store.ErrNoSuchUpload) {
+					gone = false // an owner holds it, or did not answer
+					break
+				}
+			}
+			if gone {
+				n.st.AbortMultipartUpload(ctx, bucket, u.Key, u.UploadID)
+			}
+		}
+		if !page.IsTruncated {
+			return
+		}
+		opts.KeyMarker, opts.UploadIDMarker = page.NextKeyMarker, page.NextUploadIDMarker
 	}
 }

@@ -406,12 +406,19 @@ func (n *Node) ListMultipartUploads(ctx context.Context, bucket string, opts sto
 	if err != nil {
 		return res, err
 	}
+	listed := map[string]bool{}
+	for _, c := range cs {
+		listed[c.node] = true
+	}
 	var last entry
 	more, err := merge(ctx, cs, max, func(g []entry) bool {
 		e := g[0]
 		if e.cp {
 			res.CommonPrefixes = append(res.CommonPrefixes, e.name)
 		} else {
+			if leftoverUpload(n.place(bucket, e.name).nodes, listed, g) {
+				return false
+			}
 			res.Uploads = append(res.Uploads, e.up)
 		}
 		last = e
@@ -428,4 +435,22 @@ func (n *Node) ListMultipartUploads(ctx context.Context, bucket string, opts sto
 		}
 	}
 	return res, nil
+}
+
+// leftoverUpload reports whether an upload is only held by members that no
+// longer own its key while owners that answered do not hold it: the
+// remains of an upload completed or aborted after a membership change.
+func leftoverUpload(owners []Member, listed map[string]bool, g []entry) bool {
+	has := map[string]bool{}
+	for _, e := range g {
+		has[e.node] = true
+	}
+	ownerListed := false
+	for _, m := range owners {
+		if has[m.ID] {
+			return false
+		}
+		ownerListed = ownerListed || listed[m.ID]
+	}
+	return ownerListed
 }
