@@ -139,3 +139,48 @@ func BenchmarkListSparsePrefix(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkListAfterDeletes lists a versioned bucket of 20,000 keys of which
+// all but 5 were deleted (their latest version is a delete marker): the
+// listing must cost what a listing of 5 keys costs, not a walk over 20,000.
+// "fresh" lists right after the deletes, with their records still in the
+// memtable; "compacted" after a reopen and a full compaction, the state a
+// store settles in.
+func BenchmarkListAfterDeletes(b *testing.B) {
+	cfg := DefaultConfig(b.TempDir())
+	cfg.NoSync, cfg.GCInterval = true, 0
+	s, err := Open(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { s.Close() }()
+	mustBucket(b, s, "b", VersioningEnabled)
+	const kept = 5
+	deleteAllBut(b, s, "b", 20000, kept)
+	ctx := context.Background()
+	for _, state := range []string{"fresh", "compacted"} {
+		if state == "compacted" {
+			s.Close()
+			if s, err = Open(cfg); err != nil {
+				b.Fatal(err)
+			}
+			if err := s.db.Flatten(1); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, max := range []int{1000, 1} {
+			b.Run(fmt.Sprintf("%s/max-keys=%d", state, max), func(b *testing.B) {
+				before := s.listSteps.Load()
+				n := int64(0)
+				for b.Loop() {
+					n++
+					res, err := s.ListObjects(ctx, "b", ListOptions{Prefix: "d/", MaxKeys: max})
+					if err != nil || len(res.Objects) != min(max, kept) {
+						b.Fatalf("%+v %v", res, err)
+					}
+				}
+				b.ReportMetric(float64(s.listSteps.Load()-before)/float64(n), "records/op")
+			})
+		}
+	}
+}

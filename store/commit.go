@@ -172,13 +172,41 @@ func getLatest(txn *badger.Txn, bucket, key string) (*latestRecord, error) {
 	return &l, nil
 }
 
-func setLatest(txn *badger.Txn, bucket, key string, l latestRecord) error {
+// setLatest writes the 'L' record of key, replacing old (nil: none), and
+// keeps the live index 'A' in step: a copy of it while the latest version
+// is not a delete marker, nothing otherwise. It deletes an 'A' record only
+// where old says there is one, so keys that stay deleted leave no
+// tombstones in the index that listings walk.
+func setLatest(txn *badger.Txn, bucket, key string, old *latestRecord, l latestRecord) error {
 	v, err := json.Marshal(l)
 	if err != nil {
 		return err
 	}
-	return txn.Set(latestKey(bucket, key), v)
+	if err := txn.Set(latestKey(bucket, key), v); err != nil {
+		return err
+	}
+	if !l.DeleteMarker {
+		return txn.Set(liveKey(bucket, key), v)
+	}
+	if old.live() {
+		return txn.Delete(liveKey(bucket, key))
+	}
+	return nil
 }
+
+// deleteLatest removes the 'L' record old of key (and its 'A' copy).
+func deleteLatest(txn *badger.Txn, bucket, key string, old *latestRecord) error {
+	if old.live() {
+		if err := txn.Delete(liveKey(bucket, key)); err != nil {
+			return err
+		}
+	}
+	return txn.Delete(latestKey(bucket, key))
+}
+
+// live reports whether l is a key's latest version that is not a delete
+// marker, that is, whether the key has an 'A' record.
+func (l *latestRecord) live() bool { return l != nil && !l.DeleteMarker }
 
 func getNullOrder(txn *badger.Txn, bucket, key string) (order, bool, error) {
 	var o order

@@ -15,7 +15,9 @@
 // it was written with (ObjectInfo.InternalVersionID). A delete marker is a
 // version without data. The latest version of a key is the one with the
 // greatest ID; a per-key latest index makes GET, PUT and ListObjects cost the
-// same whether a key has one version or ten thousand.
+// same whether a key has one version or ten thousand, and a live-key index
+// (the latest records of keys whose latest version is not a delete marker)
+// lets ListObjects pass over deleted keys without visiting them.
 //
 // The Badger key layout is declared in keys.go, with a table.
 //

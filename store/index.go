@@ -15,7 +15,8 @@ import (
 //     its next newer version, so inserting or removing a version re-keys its
 //     older neighbour);
 //   - refreshLatest recomputes the 'L' record from the newest version and
-//     rewrites what derives from it ('G', 'E', 'M') by difference.
+//     rewrites what derives from it ('A' with it, 'G', 'E', 'M' by
+//     difference).
 
 // neighbours returns the versions of key just newer and just older than o
 // (o itself excluded; nil where there is none).
@@ -128,9 +129,9 @@ func refreshLatest(txn *badger.Txn, bucket, key string) error {
 		if old == nil {
 			return nil
 		}
-		return txn.Delete(latestKey(bucket, key))
+		return deleteLatest(txn, bucket, key, old)
 	}
-	return setLatest(txn, bucket, key, *cur)
+	return setLatest(txn, bucket, key, old, *cur)
 }
 
 // newestVersion builds the 'L' record of key from its versions (nil: none).

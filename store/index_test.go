@@ -296,7 +296,7 @@ func isMissing(err error) bool {
 	return err != nil && (errors.Is(err, ErrNoSuchKey) || errors.Is(err, ErrMethodNotAllowed))
 }
 
-// checkIndexes recomputes 'L', 'G', 'E', 'M' and 'O' of bucket from its
+// checkIndexes recomputes 'L', 'A', 'G', 'E', 'M' and 'O' of bucket from its
 // version and tag records and compares them with what is stored.
 func checkIndexes(t *testing.T, s *Store, bucket string) {
 	t.Helper()
@@ -336,6 +336,13 @@ func checkIndexes(t *testing.T, s *Store, bucket string) {
 			if err != nil || got == nil || got.ID != l.ID || got.Sole != l.Sole || !maps.Equal(got.Tags, l.Tags) {
 				t.Errorf("%s/%s: latest %+v, want %+v (%v)", bucket, v.key, got, l, err)
 			}
+			if !l.DeleteMarker { // the live index holds a copy of the 'L' record
+				lv, _, err := getValue(txn, latestKey(bucket, v.key))
+				if err != nil {
+					return err
+				}
+				want[string(liveKey(bucket, v.key))] = string(lv)
+			}
 			e, m, g := derived(bucket, v.key, &l)
 			for _, k := range [][]byte{e, m} {
 				if k != nil {
@@ -347,7 +354,7 @@ func checkIndexes(t *testing.T, s *Store, bucket string) {
 			}
 		}
 		have := map[string]string{}
-		for _, pfx := range []byte{pfxTagIdx, pfxCurIdx, pfxDMIdx, pfxNcIdx} {
+		for _, pfx := range []byte{pfxTagIdx, pfxCurIdx, pfxDMIdx, pfxNcIdx, pfxLive} {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: mkKey(pfx, bucket, "")})
 			for it.Rewind(); it.Valid(); it.Next() {
 				v, _ := it.Item().ValueCopy(nil)

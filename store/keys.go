@@ -15,6 +15,7 @@ import (
 //	'C'     bucket 0x00 kind                            opaque configuration document
 //	'V'     bucket 0x00 objkey 0x00 ^order[16]          versionRecord (header + inline data)
 //	'L'     bucket 0x00 objkey                          latestRecord: summary of newest version
+//	'A'     bucket 0x00 objkey                          the same latestRecord, only if not a delete marker
 //	'N'     bucket 0x00 objkey                          order[16] of the null version
 //	'T'     bucket 0x00 objkey 0x00 ^order[16]          tags of that version (JSON)
 //	'F'     bucket 0x00 objkey                          highest fencing token issued (uint64 BE)
@@ -27,12 +28,22 @@ import (
 //	'M'     bucket 0x00 time[8] objkey                  version ID of a delete marker that is the only version
 //	'O'     bucket 0x00 time[8] objkey 0x00 order[16]   empty: that version is noncurrent since time
 //	'I'     bucket 0x00 time[8] objkey 0x00 uploadID    empty: an upload initiated at time
+//	'S'     name                                        store-wide record: "schema" = format version (uint32 BE)
 //
 // order is the 16 raw bytes of a version ID (8 bytes hybrid-logical-clock
 // time, big-endian, then 8 random bytes); version records store it bit-inverted
 // so that within one object key the newest version sorts first. Object keys
 // never contain 0x00 (refused at the API), so the byte order of encoded keys is
 // the lexicographic order of (bucket, object key), which listings rely on.
+//
+// 'A' is the live-key index that ListObjects walks: a copy of the 'L'
+// record of every key whose latest version is not a delete marker, written
+// in the same transaction as 'L' (setLatest), so that a listing never
+// visits keys whose latest version is a delete marker. Stores written before
+// it existed lack the "schema" record (or hold a version below
+// schemaVersion): Open then rebuilds 'A' from 'L' once (schema.go). A key
+// that leaves 'A' leaves a Badger tombstone there, which iterators step
+// over (cheaply, without reading a value) until compaction drops it.
 //
 // 'G', 'E', 'M', 'O' and 'I' are indexes, written in the same transaction as
 // the records they derive from (index.go): 'G' finds keys by tag without a
@@ -65,6 +76,8 @@ const (
 	pfxDMIdx   = 'M'
 	pfxNcIdx   = 'O'
 	pfxUpIdx   = 'I'
+	pfxLive    = 'A'
+	pfxSchema  = 'S'
 )
 
 const orderLen = 16
@@ -112,6 +125,8 @@ func configKey(b, kind string) []byte    { return mkKey(pfxConfig, b, kind) }
 func configPrefix(b string) []byte       { return mkKey(pfxConfig, b, "") }
 func latestKey(b, key string) []byte     { return mkKey(pfxLatest, b, key) }
 func latestPrefix(b string) []byte       { return mkKey(pfxLatest, b, "") }
+func liveKey(b, key string) []byte       { return mkKey(pfxLive, b, key) }
+func livePrefix(b string) []byte         { return mkKey(pfxLive, b, "") }
 func nullKey(b, key string) []byte       { return mkKey(pfxNull, b, key) }
 func fenceKey(b, key string) []byte      { return mkKey(pfxFence, b, key) }
 func fencePrefix(b string) []byte        { return mkKey(pfxFence, b, "") }

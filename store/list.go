@@ -55,10 +55,11 @@ func startKey(base []byte, prefix, marker string, after byte) []byte {
 }
 
 // ListObjects lists the latest non-deleted version of each key (S3
-// ListObjects V1/V2 semantics). It walks the latest index only, seeking past
-// whole common prefixes and stopping at the end of the prefix. Entries carry
-// ContentType and UserMeta (from the 'L' record), for listings that return
-// metadata; the other headers, checksums, tags and parts are left empty.
+// ListObjects V1/V2 semantics). It walks the live-key index only (keys whose
+// latest version is a delete marker are not in it), seeking past whole
+// common prefixes and stopping at the end of the prefix. Entries carry
+// ContentType and UserMeta (copied from the 'L' record), for listings that
+// return metadata; the other headers, checksums, tags and parts are empty.
 func (s *Store) ListObjects(ctx context.Context, bucket string, opts ListOptions) (ListResult, error) {
 	done, err := s.begin()
 	if err != nil {
@@ -155,9 +156,10 @@ func latestInfo(txn *badger.Txn, bucket, key string, l *latestRecord) (ObjectInf
 	return info, nil
 }
 
-// latestSource is what listLatest walks: the latest index itself, or the
-// tag index entries of one tag pair, whose keys end with the object key
-// like the latest index's do.
+// latestSource is what listLatest walks: the live index 'A' (the 'L'
+// records of keys whose latest version is not a delete marker), or the tag
+// index entries of one tag pair, whose keys end with the object key like
+// the live index's do.
 type latestSource struct {
 	base     []byte
 	prefetch bool
@@ -169,7 +171,9 @@ type latestSource struct {
 // other pairs on each candidate's 'L' record.
 func (s *Store) latestSource(txn *badger.Txn, bucket string, tags map[string]string) (latestSource, error) {
 	if len(tags) == 0 {
-		return latestSource{base: latestPrefix(bucket), prefetch: true,
+		// The live index: keys whose latest version is a delete marker are
+		// not there to skip.
+		return latestSource{base: livePrefix(bucket), prefetch: true,
 			load: func(item *badger.Item, _ string) (latestRecord, bool, error) {
 				var l latestRecord
 				err := item.Value(func(v []byte) error { return json.Unmarshal(v, &l) })

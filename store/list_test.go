@@ -198,7 +198,7 @@ func TestListCarriesMetadata(t *testing.T) {
 			return err
 		}
 		l.ContentType, l.UserMeta, l.HasMeta = "", nil, false
-		return setLatest(txn, "b", "legacy", *l)
+		return setLatest(txn, "b", "legacy", l, *l)
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -157,6 +157,10 @@ func Open(cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("store: open metadata: %w", err)
 	}
 	s.db = db
+	if err := s.upgrade(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: upgrade metadata: %w", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.bgCancel = cancel
 	s.bg.Add(1)
