@@ -6,6 +6,7 @@
 #   scripts/bench.sh                      # standard + stream modes, one node
 #   BENCH_NODES=3 scripts/bench.sh        # the same against a 3-node cluster (node 1)
 #   BENCH_MODES=standard,versions,complete scripts/bench.sh -duration 10s
+#   BENCH_SERVER_ARGS=--test-no-sync scripts/bench.sh   # extra server flags
 #
 # The objects are left in place (-keep): the data directory is thrown away.
 # Extra arguments go to the bench tool (go run ./scripts/bench -h lists them).
@@ -49,6 +50,9 @@ first_gossip=""
 for i in $(seq 1 "$nodes"); do
 	port=$(free_port)
 	args=(server --data "$tmp/data$i" --listen "127.0.0.1:$port")
+	# BENCH_SERVER_ARGS adds server flags, e.g. "--test-no-sync" to see what fsync costs.
+	# shellcheck disable=SC2206
+	args+=(${BENCH_SERVER_ARGS:-})
 	if [ "$nodes" -gt 1 ]; then
 		gossip=$(free_port)
 		args+=(--node-id "n$i" --gossip "127.0.0.1:$gossip")
