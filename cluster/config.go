@@ -43,6 +43,10 @@ type Config struct {
 	Logger *slog.Logger
 	// ClockOffset shifts this node's physical clock (tests inject skew).
 	ClockOffset time.Duration
+	// Locks, when set, is told of every client lock grant and conflict
+	// (metrics). Called from request goroutines; must be cheap and safe for
+	// concurrent use.
+	Locks LockObserver
 
 	// RPCTimeout bounds one non-streaming RPC. Default 10s.
 	RPCTimeout time.Duration
@@ -132,4 +136,10 @@ func (c *Config) quorums(members int) (n, w, r int) {
 		r = n/2 + 1
 	}
 	return n, min(w, n), min(r, n)
+}
+
+// LockObserver counts the outcomes of client lock requests.
+type LockObserver interface {
+	LockGranted()
+	LockConflict()
 }

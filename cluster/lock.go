@@ -145,7 +145,16 @@ func (n *Node) AcquireLock(ctx context.Context, bucket, key string, opts store.L
 	if err != nil {
 		return store.LockGrant{}, err
 	}
-	return n.acquire(ctx, bucket, key, "", opts)
+	g, err := n.acquire(ctx, bucket, key, "", opts)
+	if obs := n.cfg.Locks; obs != nil {
+		switch {
+		case err == nil:
+			obs.LockGranted()
+		case errors.Is(err, store.ErrLockConflict):
+			obs.LockConflict()
+		}
+	}
+	return g, err
 }
 
 func (n *Node) acquire(ctx context.Context, bucket, key, space string, opts store.LockOptions) (store.LockGrant, error) {

@@ -20,7 +20,10 @@ import (
 	"github.com/bucketdb/bucketdb/store"
 )
 
-var _ s3.Backend = (*cluster.Node)(nil)
+var (
+	_ s3.Backend = (*cluster.Node)(nil)
+	_ s3.Locker  = (*cluster.Node)(nil)
+)
 
 // serverFlags are the flags of `bucketdb server`.
 type serverFlags struct {
@@ -171,6 +174,7 @@ func serve(f serverFlags, log *slog.Logger) error {
 	ccfg.S3Addr = advertise
 	ccfg.ClockOffset = f.clockOffset
 	ccfg.Logger = log.With("component", "cluster")
+	ccfg.Locks = o.m
 	node, err := cluster.New(ccfg, st)
 	if err != nil {
 		ln.Close()
