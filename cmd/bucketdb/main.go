@@ -13,6 +13,8 @@ const usage = `usage: bucketdb <command> [flags]
 commands:
   server    run a storage node (S3 API, cluster member)
   mount     mount a bucket (or a prefix of one) as a local directory
+  admin     status, gc, scrub, config, remove (run "bucketdb admin -h")
+  cluster   status | remove NODE: the cluster's members, their state and healing
   admin     operate a running node: status, gc, scrub, config, remove
   version   print the version
 
@@ -36,6 +38,8 @@ func main() {
 		code = runMount(args)
 	case "admin":
 		code = runAdmin(args)
+	case "cluster":
+		code = runCluster(args)
 	case "version", "--version", "-v":
 		fmt.Println("bucketdb", version)
 	case "help", "-h", "--help":
@@ -45,4 +49,14 @@ func main() {
 		code = 2
 	}
 	os.Exit(code)
+}
+
+// runCluster is `bucketdb cluster status|remove NODE`: the cluster views of
+// the admin commands, under the name people look for.
+func runCluster(args []string) int {
+	if len(args) > 0 && (args[0] == "status" || args[0] == "remove") {
+		return runAdmin(args)
+	}
+	fmt.Fprint(os.Stderr, "usage: bucketdb cluster status --endpoint URL\n       bucketdb cluster remove NODE --endpoint URL\n")
+	return 2
 }
