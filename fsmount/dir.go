@@ -453,7 +453,7 @@ func (d *dirNode) Create(ctx context.Context, name string, flags uint32, mode ui
 	fn.opens = 1
 	d.invalidate()
 	d.fsys.entryOut(a, out)
-	return d.NewInode(ctx, fn, fs.StableAttr{Mode: syscall.S_IFREG}), &fileHandle{n: fn}, 0, 0
+	return d.NewInode(ctx, fn, fs.StableAttr{Mode: syscall.S_IFREG}), &fileHandle{n: fn, append: flags&syscall.O_APPEND != 0}, 0, 0
 }
 
 // Symlink stores the target as the object body with mode S_IFLNK|0777.

@@ -151,7 +151,7 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 		fuseFlags = 0
 	}
 	n.opens++
-	return &fileHandle{n: n}, fuseFlags, 0
+	return &fileHandle{n: n, append: flags&syscall.O_APPEND != 0}, fuseFlags, 0
 }
 
 func (n *fileNode) dropStagingLocked() {
@@ -613,6 +613,10 @@ func (n *fileNode) release() {
 // that all handles see each other's writes.
 type fileHandle struct {
 	n *fileNode
+	// append: opened with O_APPEND. Its writes go to the end of the file
+	// as this mount knows it, not where the kernel's possibly stale size
+	// says (a lock taken since may have revealed another mount's appends).
+	append bool
 }
 
 var (
@@ -629,6 +633,9 @@ func (h *fileHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.Rea
 }
 
 func (h *fileHandle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
+	if h.append {
+		off = h.n.getAttr().size
+	}
 	return h.n.write(ctx, data, off)
 }
 
@@ -637,6 +644,7 @@ func (h *fileHandle) Flush(ctx context.Context) syscall.Errno { return h.n.flush
 func (h *fileHandle) Fsync(ctx context.Context, flags uint32) syscall.Errno { return h.n.flush(ctx) }
 
 func (h *fileHandle) Release(ctx context.Context) syscall.Errno {
+	h.n.fsys.releaseLocksOf(h)
 	h.n.release()
 	return 0
 }

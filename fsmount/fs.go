@@ -46,6 +46,13 @@ type Config struct {
 	MaxReadAhead int
 	// OpTimeout bounds one metadata request attempt.
 	OpTimeout time.Duration
+	// LockTTL is the lease of a cluster lock taken for flock/fcntl; it is
+	// renewed every LockTTL/3 while held, and expires LockTTL after the
+	// mount dies.
+	LockTTL time.Duration
+	// LocalLocks keeps flock/fcntl locks local to the mount even when the
+	// bucket has the lock API.
+	LocalLocks bool
 	// Logger receives errors; nil discards them.
 	Logger *slog.Logger
 }
@@ -63,6 +70,7 @@ func DefaultConfig() Config {
 		CacheBlocks:       48,
 		MaxReadAhead:      8,
 		OpTimeout:         2 * time.Minute,
+		LockTTL:           30 * time.Second,
 	}
 }
 
@@ -78,6 +86,8 @@ func (c *Config) validate() error {
 		return errors.New("fsmount: invalid concurrency or cache settings")
 	case c.AttrTTL < 0:
 		return errors.New("fsmount: negative attribute TTL")
+	case c.LockTTL < time.Second:
+		return errors.New("fsmount: lock TTL below 1s")
 	}
 	st, err := os.Stat(c.CacheDir)
 	if err != nil {
@@ -98,10 +108,14 @@ type FS struct {
 	// versions is the bucket's VersionedBucket capability, nil if it has
 	// none (then there is no .versions tree).
 	versions VersionedBucket
-	log      *slog.Logger
-	root     *dirNode
-	cache    *blockCache
-	logged   sync.Map
+	// locks is the bucket's LockingBucket capability when the server has
+	// the lock API (decided by Mount), else nil: locks are then local.
+	locks  LockingBucket
+	lk     lockTable
+	log    *slog.Logger
+	root   *dirNode
+	cache  *blockCache
+	logged sync.Map
 	// started is shown as the time of directories without a marker.
 	started time.Time
 
@@ -129,6 +143,8 @@ func New(cfg Config) (*FS, error) {
 		started:  time.Now(),
 	}
 	f.versions, _ = cfg.Bucket.(VersionedBucket)
+	f.locks, _ = cfg.Bucket.(LockingBucket)
+	f.lk.init()
 	f.root = &dirNode{nodeBase: nodeBase{fsys: f}}
 	f.root.attr = attrs{mode: syscall.S_IFDIR | cfg.DirMode&07777, uid: cfg.UID, gid: cfg.GID, size: 4096,
 		mtime: time.Now(), ctime: time.Now(), atime: time.Now()}
@@ -165,6 +181,7 @@ func (f *FS) Mount(dir string, mo MountOptions) (*fuse.Server, error) {
 			DisableXAttrs:     false,
 		},
 	}
+	opts.MountOptions.EnableLocks = f.setupLocks()
 	if f.cfg.ReadOnly {
 		opts.MountOptions.Options = append(opts.MountOptions.Options, "ro")
 	}
@@ -192,8 +209,12 @@ func (f *FS) FlushAll(ctx context.Context) error {
 	return first
 }
 
-// Close waits for background work.
-func (f *FS) Close() { f.bg.Wait() }
+// Close releases the cluster locks still held and waits for background
+// work.
+func (f *FS) Close() {
+	f.releaseAllLocks()
+	f.bg.Wait()
+}
 
 // opCtx bounds one metadata operation.
 func (f *FS) opCtx(ctx context.Context) (context.Context, context.CancelFunc) {

@@ -6,19 +6,13 @@ import (
 	"time"
 )
 
-// Locks across mounts (issue 7, second half) are not built yet: the file
-// system implements no FUSE lock operations, so flock and fcntl locks are
-// kept by the kernel and exclude each other only within one mount.
-//
-// The seam for them is LockingBucket, an optional capability detected by
-// type assertion like VersionedBucket. S3Bucket will implement it over
-// BucketDB's ?lock API (POST/PUT/DELETE/GET on an object with the "lock"
-// sub-resource: mode, ttl, wait, owner and token in the query; a
-// LockResult body with LockToken, FencingToken and Expires); fileNode will
-// implement Getlk/Setlk/Setlkw on it, renew held leases, release them on
-// unlock, close and exit, revalidate caches after a grant, and send the
-// fencing token with writes. Against a server without the API the locks
-// stay local to the mount.
+// Locks across mounts rest on LockingBucket, an optional capability
+// detected by type assertion like VersionedBucket. S3Bucket implements it
+// over BucketDB's ?lock API (POST/PUT/DELETE/GET on an object with the
+// "lock" sub-resource), MemBucket in memory; fileNode implements
+// Getlk/Setlk/Setlkw on it (flock.go). Against a server without the API
+// (LockProber says so) the mount does not ask the kernel to forward locks,
+// so they stay local to the mount.
 
 // LockingBucket is the optional capability behind cross-mount locks.
 //
@@ -34,6 +28,12 @@ type LockingBucket interface {
 	RenewLock(ctx context.Context, key, token string, ttl time.Duration) (LockGrant, error)
 	ReleaseLock(ctx context.Context, key, token string) error
 	InspectLock(ctx context.Context, key string) ([]LockGrant, error)
+}
+
+// LockProber is optionally implemented by a LockingBucket that can tell
+// whether the server behind it has the lock API (S3Bucket).
+type LockProber interface {
+	LocksSupported(ctx context.Context) bool
 }
 
 // LockOptions selects a lock request.

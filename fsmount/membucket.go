@@ -29,6 +29,10 @@ type MemBucket struct {
 	hist      map[string][]*memObject
 	versioned bool
 	nextVer   uint64
+	// locks holds the leases of LockingBucket by key; fences the last
+	// fencing token issued per key.
+	locks  map[string][]*memLock
+	fences map[string]uint64
 
 	// NoListMeta makes List return entries without metadata, like a
 	// plain S3 server.
@@ -521,4 +525,100 @@ func (b *MemBucket) GetVersion(ctx context.Context, key, versionID string, off, 
 		return io.NopCloser(bytes.NewReader(v.data[off:end])), nil
 	}
 	return nil, fmt.Errorf("get %q version %s: %w", key, versionID, ErrNotExist)
+}
+
+// memLock is one lease of MemBucket's lock table.
+type memLock struct {
+	LockGrant
+}
+
+var _ LockingBucket = (*MemBucket)(nil)
+
+// liveLocks drops expired leases of key and returns the rest (b.mu held).
+func (b *MemBucket) liveLocks(key string) []*memLock {
+	now := time.Now()
+	ls := slices.DeleteFunc(b.locks[key], func(l *memLock) bool { return !now.Before(l.Expires) })
+	if b.locks == nil {
+		b.locks = map[string][]*memLock{}
+	}
+	b.locks[key] = ls
+	return ls
+}
+
+// AcquireLock implements LockingBucket: leases expire on the real clock,
+// and a waiting request polls every 10 ms.
+func (b *MemBucket) AcquireLock(ctx context.Context, key string, opts LockOptions) (LockGrant, error) {
+	if err := b.enter("lock", key); err != nil {
+		return LockGrant{}, err
+	}
+	deadline := time.Now().Add(opts.Wait)
+	for {
+		b.mu.Lock()
+		ls := b.liveLocks(key)
+		free := len(ls) == 0 || opts.Shared && !slices.ContainsFunc(ls, func(l *memLock) bool { return !l.Shared })
+		if free {
+			if b.fences == nil {
+				b.fences = map[string]uint64{}
+			}
+			b.fences[key]++
+			b.nextID++
+			l := &memLock{LockGrant{Token: fmt.Sprintf("lk%d", b.nextID), FencingToken: b.fences[key],
+				Expires: time.Now().Add(opts.TTL), Shared: opts.Shared, Owner: opts.Owner}}
+			b.locks[key] = append(ls, l)
+			b.mu.Unlock()
+			return l.LockGrant, nil
+		}
+		b.mu.Unlock()
+		if !time.Now().Before(deadline) {
+			return LockGrant{}, ErrLockConflict
+		}
+		select {
+		case <-ctx.Done():
+			return LockGrant{}, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// RenewLock implements LockingBucket.
+func (b *MemBucket) RenewLock(ctx context.Context, key, token string, ttl time.Duration) (LockGrant, error) {
+	if err := b.enter("renew lock", key); err != nil {
+		return LockGrant{}, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range b.liveLocks(key) {
+		if l.Token == token {
+			l.Expires = time.Now().Add(ttl)
+			return l.LockGrant, nil
+		}
+	}
+	return LockGrant{}, ErrLockLost
+}
+
+// ReleaseLock implements LockingBucket.
+func (b *MemBucket) ReleaseLock(ctx context.Context, key, token string) error {
+	if err := b.enter("unlock", key); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.locks[key] = slices.DeleteFunc(b.liveLocks(key), func(l *memLock) bool { return l.Token == token })
+	return nil
+}
+
+// InspectLock implements LockingBucket.
+func (b *MemBucket) InspectLock(ctx context.Context, key string) ([]LockGrant, error) {
+	if err := b.enter("inspect lock", key); err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := []LockGrant{}
+	for _, l := range b.liveLocks(key) {
+		g := l.LockGrant
+		g.Token = ""
+		out = append(out, g)
+	}
+	return out, nil
 }

@@ -2,6 +2,7 @@ package fsmount
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -9,12 +10,14 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/signer"
 )
 
 // S3Config configures an S3Bucket.
@@ -43,8 +46,12 @@ type S3Bucket struct {
 	cfg     S3Config
 	clients []*minio.Client
 	cores   []minio.Core
-	cur     atomic.Int32
-	log     *slog.Logger
+	// bases and https serve the requests minio-go has no call for (the
+	// lock API), one per endpoint, signed with SigV4.
+	bases []url.URL
+	https []*http.Client
+	cur   atomic.Int32
+	log   *slog.Logger
 }
 
 var _ Bucket = (*S3Bucket)(nil)
@@ -97,6 +104,12 @@ func NewS3Bucket(cfg S3Config) (*S3Bucket, error) {
 			return nil, fmt.Errorf("endpoint %s: %w", ep, err)
 		}
 		b.clients = append(b.clients, c)
+		scheme := "http"
+		if secure {
+			scheme = "https"
+		}
+		b.bases = append(b.bases, url.URL{Scheme: scheme, Host: host})
+		b.https = append(b.https, &http.Client{Transport: tr})
 		b.cores = append(b.cores, minio.Core{Client: c})
 	}
 	return b, nil
@@ -493,4 +506,176 @@ func (b *S3Bucket) GetVersion(ctx context.Context, key, versionID string, off, n
 		return nil
 	})
 	return body, err
+}
+
+var _ LockingBucket = (*S3Bucket)(nil)
+
+// lockWire is the XML of LockResult and of one LockInfo holder.
+type lockWire struct {
+	LockToken    string
+	FencingToken uint64
+	Expires      string
+	Owner        string
+	Mode         string
+}
+
+func (w lockWire) grant() LockGrant {
+	g := LockGrant{Token: w.LockToken, FencingToken: w.FencingToken, Owner: w.Owner, Shared: w.Mode == "shared"}
+	g.Expires, _ = time.Parse(time.RFC3339Nano, w.Expires)
+	return g
+}
+
+// lockRequest sends one SigV4-signed request of the ?lock API to endpoint
+// i and decodes a 2xx body into out (if not nil). A failure is a
+// minio.ErrorResponse, so that do retries and fails over as for any other
+// S3 request; its code is also stored in *code.
+func (b *S3Bucket) lockRequest(ctx context.Context, i int, method, key string, q url.Values, out any, code *string) error {
+	*code = ""
+	u := b.bases[i]
+	u.Path = "/" + b.cfg.Bucket + "/" + key
+	u.RawQuery = "lock"
+	if len(q) > 0 {
+		u.RawQuery += "&" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+	req = signer.SignV4(*req, b.cfg.AccessKey, b.cfg.SecretKey, "", b.cfg.Region)
+	resp, err := b.https[i].Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		er := minio.ErrorResponse{StatusCode: resp.StatusCode}
+		_ = xml.Unmarshal(body, &er)
+		*code = er.Code
+		if er.Code == "" {
+			er.Code = resp.Status
+		}
+		return er
+	}
+	if out != nil {
+		if err := xml.Unmarshal(body, out); err != nil {
+			*code = "NotALockAnswer"
+			return minio.ErrorResponse{StatusCode: http.StatusNotImplemented, Code: "NotImplemented", Message: "no lock API: " + err.Error()}
+		}
+	}
+	return nil
+}
+
+func lockErr(err error, code string) error {
+	switch code {
+	case "LockConflict":
+		return fmt.Errorf("%w: %v", ErrLockConflict, err)
+	case "LockLost", "NoSuchLock":
+		return fmt.Errorf("%w: %v", ErrLockLost, err)
+	}
+	return err
+}
+
+func secs(d time.Duration) string {
+	return strconv.Itoa(int(max(0, (d+time.Second-1)/time.Second)))
+}
+
+// AcquireLock implements LockingBucket (POST ?lock).
+func (b *S3Bucket) AcquireLock(ctx context.Context, key string, opts LockOptions) (LockGrant, error) {
+	q := url.Values{}
+	q.Set("ttl", secs(max(opts.TTL, time.Second)))
+	q.Set("wait", secs(opts.Wait))
+	q.Set("mode", "exclusive")
+	if opts.Shared {
+		q.Set("mode", "shared")
+	}
+	if opts.Owner != "" {
+		q.Set("owner", opts.Owner)
+	}
+	var w lockWire
+	var code string
+	err := b.do(ctx, "lock", func(ctx context.Context, i int) error {
+		return b.lockRequest(ctx, i, http.MethodPost, key, q, &w, &code)
+	})
+	if err != nil {
+		return LockGrant{}, lockErr(err, code)
+	}
+	g := w.grant()
+	g.Shared, g.Owner = opts.Shared, opts.Owner
+	return g, nil
+}
+
+// RenewLock implements LockingBucket (PUT ?lock&token=).
+func (b *S3Bucket) RenewLock(ctx context.Context, key, token string, ttl time.Duration) (LockGrant, error) {
+	q := url.Values{}
+	q.Set("token", token)
+	q.Set("ttl", secs(max(ttl, time.Second)))
+	var w lockWire
+	var code string
+	err := b.do(ctx, "renew lock", func(ctx context.Context, i int) error {
+		return b.lockRequest(ctx, i, http.MethodPut, key, q, &w, &code)
+	})
+	if err != nil {
+		return LockGrant{}, lockErr(err, code)
+	}
+	return w.grant(), nil
+}
+
+// ReleaseLock implements LockingBucket (DELETE ?lock&token=); releasing a
+// lease that already ended is not an error.
+func (b *S3Bucket) ReleaseLock(ctx context.Context, key, token string) error {
+	q := url.Values{}
+	q.Set("token", token)
+	var code string
+	err := b.do(ctx, "unlock", func(ctx context.Context, i int) error {
+		return b.lockRequest(ctx, i, http.MethodDelete, key, q, nil, &code)
+	})
+	if err != nil && code != "NoSuchLock" {
+		return lockErr(err, code)
+	}
+	return nil
+}
+
+// InspectLock implements LockingBucket (GET ?lock).
+func (b *S3Bucket) InspectLock(ctx context.Context, key string) ([]LockGrant, error) {
+	var info struct {
+		Holder []lockWire
+	}
+	var code string
+	err := b.do(ctx, "inspect lock", func(ctx context.Context, i int) error {
+		info.Holder = nil
+		return b.lockRequest(ctx, i, http.MethodGet, key, url.Values{}, &info, &code)
+	})
+	if err != nil {
+		if code == "NoSuchLock" {
+			return []LockGrant{}, nil
+		}
+		return nil, err
+	}
+	out := make([]LockGrant, 0, len(info.Holder))
+	for _, h := range info.Holder {
+		out = append(out, h.grant())
+	}
+	return out, nil
+}
+
+// LocksSupported implements LockProber: it inspects the lock of a key
+// nobody uses. A BucketDB server answers with a LockInfo or NoSuchLock; a
+// plain S3 server serves (or misses) an object instead.
+func (b *S3Bucket) LocksSupported(ctx context.Context) bool {
+	var info struct {
+		XMLName xml.Name
+	}
+	var code string
+	err := b.do(ctx, "probe locks", func(ctx context.Context, i int) error {
+		return b.lockRequest(ctx, i, http.MethodGet, ".bucketdb-lock-probe", url.Values{}, &info, &code)
+	})
+	if err == nil {
+		return info.XMLName.Local == "LockInfo"
+	}
+	return code == "NoSuchLock"
 }

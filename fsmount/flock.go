@@ -1,0 +1,341 @@
+package fsmount
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// Cross-mount locks: the FUSE lock operations of fileNode over the
+// bucket's LockingBucket capability. See the package documentation
+// ("Locks").
+
+var (
+	_ fs.NodeGetlker  = (*fileNode)(nil)
+	_ fs.NodeSetlker  = (*fileNode)(nil)
+	_ fs.NodeSetlkwer = (*fileNode)(nil)
+)
+
+// lockID is one holder as the kernel names it: a file and a lock owner
+// (the open file description for flock, the process for fcntl locks).
+type lockID struct {
+	n     *fileNode
+	owner uint64
+}
+
+// heldLock is a cluster lease held for a lockID. Its renewal goroutine
+// runs until stop is closed or the lease is lost.
+type heldLock struct {
+	key  string
+	fh   fs.FileHandle // the handle that took it, released with it
+	stop chan struct{}
+
+	// guarded by lockTable.mu
+	grant LockGrant
+}
+
+// lockTable is the FS's bookkeeping of held leases.
+type lockTable struct {
+	mu   sync.Mutex
+	held map[lockID]*heldLock
+	// instance names this mount in owner strings, so that F_GETLK can
+	// tell its own holders from other mounts'.
+	instance string
+	host     string
+}
+
+func (t *lockTable) init() {
+	t.held = map[lockID]*heldLock{}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	t.instance = hex.EncodeToString(b[:])
+	t.host, _ = os.Hostname()
+}
+
+// ownerSuffix identifies owner of this mount inside an owner string.
+func (t *lockTable) ownerSuffix(owner uint64) string {
+	return fmt.Sprintf("(mount %s, owner %x)", t.instance, owner)
+}
+
+func (f *FS) ownerName(ctx context.Context, owner uint64) string {
+	pid := uint32(0)
+	if c, ok := fuse.FromContext(ctx); ok {
+		pid = c.Pid
+	}
+	return fmt.Sprintf("%s pid %d %s", f.lk.host, pid, f.lk.ownerSuffix(owner))
+}
+
+// Setlk takes or drops a lock without waiting: a lock held elsewhere
+// fails with EAGAIN.
+func (n *fileNode) Setlk(ctx context.Context, fh fs.FileHandle, owner uint64, lk *fuse.FileLock, flags uint32) syscall.Errno {
+	return n.setLock(ctx, fh, owner, lk.Typ, false)
+}
+
+// Setlkw takes a lock, waiting while another owner holds a conflicting
+// one (until the caller is interrupted: EINTR).
+func (n *fileNode) Setlkw(ctx context.Context, fh fs.FileHandle, owner uint64, lk *fuse.FileLock, flags uint32) syscall.Errno {
+	return n.setLock(ctx, fh, owner, lk.Typ, true)
+}
+
+func (n *fileNode) setLock(ctx context.Context, fh fs.FileHandle, owner uint64, typ uint32, wait bool) syscall.Errno {
+	f := n.fsys
+	if f.locks == nil {
+		return syscall.ENOTSUP
+	}
+	id := lockID{n: n, owner: owner}
+	if typ == syscall.F_UNLCK {
+		f.unlock(id)
+		return 0
+	}
+	shared := typ == syscall.F_RDLCK
+	f.lk.mu.Lock()
+	h := f.lk.held[id]
+	f.lk.mu.Unlock()
+	if h != nil {
+		f.lk.mu.Lock()
+		same := h.grant.Shared == shared
+		f.lk.mu.Unlock()
+		if same {
+			return 0
+		}
+		// A conversion (shared <-> exclusive) is not atomic, as with
+		// flock(2): the old lock is dropped first.
+		f.unlock(id)
+	}
+	key, ok := n.objectKey()
+	if !ok {
+		return syscall.ENOENT
+	}
+	opts := LockOptions{Shared: shared, TTL: f.cfg.LockTTL, Owner: f.ownerName(ctx, owner)}
+	var g LockGrant
+	var err error
+	if !wait {
+		cctx, cancel := f.opCtx(ctx)
+		g, err = f.locks.AcquireLock(cctx, key, opts)
+		cancel()
+	} else {
+		// Long-poll with the server's wait=, in growing slices so that an
+		// interrupt or a dead endpoint is noticed.
+		slice := time.Second
+		for {
+			opts.Wait = slice
+			g, err = f.locks.AcquireLock(ctx, key, opts)
+			if !errors.Is(err, ErrLockConflict) || ctx.Err() != nil {
+				break
+			}
+			slice = min(slice*2, 5*time.Second)
+		}
+	}
+	switch {
+	case ctx.Err() != nil:
+		if err == nil {
+			f.releaseGrant(key, g)
+		}
+		return syscall.EINTR
+	case errors.Is(err, ErrLockConflict):
+		return syscall.EAGAIN
+	case err != nil:
+		return f.errnoOf("lock", err)
+	}
+	h = &heldLock{key: key, fh: fh, stop: make(chan struct{}), grant: g}
+	f.lk.mu.Lock()
+	old := f.lk.held[id]
+	f.lk.held[id] = h
+	f.lk.mu.Unlock()
+	if old != nil {
+		close(old.stop)
+		f.releaseGrant(old.key, old.grant)
+	}
+	f.bg.Add(1)
+	go f.renewLoop(h)
+	n.revalidateAfterLock(ctx)
+	return 0
+}
+
+// revalidateAfterLock makes the next read see what the previous holder
+// wrote: it re-reads the attributes (dropping an unchanged-but-stale
+// staging) and drops the kernel's attributes and pages of the file.
+func (n *fileNode) revalidateAfterLock(ctx context.Context) {
+	n.io.Lock()
+	if n.st == nil || !n.st.dirty {
+		changed, errno := n.refreshChanged(ctx)
+		if errno == 0 && changed && n.st != nil {
+			n.dropStagingLocked()
+		}
+	}
+	n.io.Unlock()
+	n.EmbeddedInode().NotifyContent(0, 0)
+}
+
+// Getlk reports a lock held by another owner that conflicts with lk, or
+// F_UNLCK. Holders on other mounts have no pid here (0).
+func (n *fileNode) Getlk(ctx context.Context, fh fs.FileHandle, owner uint64, lk *fuse.FileLock, flags uint32, out *fuse.FileLock) syscall.Errno {
+	f := n.fsys
+	*out = fuse.FileLock{Typ: syscall.F_UNLCK}
+	if f.locks == nil {
+		return syscall.ENOTSUP
+	}
+	key, ok := n.objectKey()
+	if !ok {
+		return syscall.ENOENT
+	}
+	cctx, cancel := f.opCtx(ctx)
+	holders, err := f.locks.InspectLock(cctx, key)
+	cancel()
+	if err != nil {
+		return f.errnoOf("getlk", err)
+	}
+	mine := f.lk.ownerSuffix(owner)
+	for _, h := range holders {
+		if strings.HasSuffix(h.Owner, mine) || h.Shared && lk.Typ == syscall.F_RDLCK {
+			continue
+		}
+		out.Typ = syscall.F_WRLCK
+		if h.Shared {
+			out.Typ = syscall.F_RDLCK
+		}
+		out.Start, out.End = 0, math.MaxInt64
+		if strings.Contains(h.Owner, "(mount "+f.lk.instance+",") {
+			var host string
+			var pid uint32
+			if _, err := fmt.Sscanf(h.Owner, "%s pid %d", &host, &pid); err == nil {
+				out.Pid = pid
+			}
+		}
+		return 0
+	}
+	return 0
+}
+
+// renewLoop renews h every LockTTL/3 until it is released or lost.
+func (f *FS) renewLoop(h *heldLock) {
+	defer f.bg.Done()
+	every := f.cfg.LockTTL / 3
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+		}
+		f.lk.mu.Lock()
+		tok := h.grant.Token
+		f.lk.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), every)
+		g, err := f.locks.RenewLock(ctx, h.key, tok, f.cfg.LockTTL)
+		cancel()
+		switch {
+		case errors.Is(err, ErrLockLost):
+			f.log.Warn("lock lost", "key", h.key, "err", err)
+			return
+		case err != nil:
+			f.log.Warn("lock renewal failed", "key", h.key, "err", err)
+			continue
+		}
+		f.lk.mu.Lock()
+		h.grant.Expires = g.Expires
+		f.lk.mu.Unlock()
+	}
+}
+
+// unlock drops the lock of id, if any.
+func (f *FS) unlock(id lockID) {
+	f.lk.mu.Lock()
+	h := f.lk.held[id]
+	delete(f.lk.held, id)
+	f.lk.mu.Unlock()
+	if h != nil {
+		close(h.stop)
+		f.releaseGrant(h.key, h.grant)
+	}
+}
+
+func (f *FS) releaseGrant(key string, g LockGrant) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := f.locks.ReleaseLock(ctx, key, g.Token); err != nil {
+		f.log.Warn("lock release failed (the lease will expire)", "key", key, "err", err)
+	}
+}
+
+// releaseLocksOf drops every lock taken through fh (its last close: flock
+// locks belong to the open file, and a process's fcntl locks end with
+// its descriptors).
+func (f *FS) releaseLocksOf(fh fs.FileHandle) {
+	if f.locks == nil {
+		return
+	}
+	f.lk.mu.Lock()
+	var ids []lockID
+	for id, h := range f.lk.held {
+		if h.fh == fh {
+			ids = append(ids, id)
+		}
+	}
+	f.lk.mu.Unlock()
+	for _, id := range ids {
+		f.unlock(id)
+	}
+}
+
+// releaseAllLocks drops every held lock (Close).
+func (f *FS) releaseAllLocks() {
+	f.lk.mu.Lock()
+	var ids []lockID
+	for id := range f.lk.held {
+		ids = append(ids, id)
+	}
+	f.lk.mu.Unlock()
+	for _, id := range ids {
+		f.unlock(id)
+	}
+}
+
+// fencingToken returns the highest fencing token held on the node's key
+// by any owner of this mount (0: none).
+func (f *FS) fencingToken(key string) uint64 {
+	if f.locks == nil {
+		return 0
+	}
+	f.lk.mu.Lock()
+	defer f.lk.mu.Unlock()
+	var tok uint64
+	for _, h := range f.lk.held {
+		if h.key == key && !h.grant.Shared {
+			tok = max(tok, h.grant.FencingToken)
+		}
+	}
+	return tok
+}
+
+// setupLocks decides at mount time whether locks are cluster-wide: the
+// bucket must be a LockingBucket and, if it can tell (LockProber), the
+// server must have the lock API. Otherwise the kernel keeps locks local.
+func (f *FS) setupLocks() bool {
+	if f.locks == nil || f.cfg.LocalLocks {
+		f.locks = nil
+		return false
+	}
+	if p, ok := f.locks.(LockProber); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if !p.LocksSupported(ctx) {
+			f.log.Warn("server has no lock API: flock and fcntl locks are local to this mount")
+			f.locks = nil
+			return false
+		}
+	}
+	return true
+}

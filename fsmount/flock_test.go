@@ -1,0 +1,180 @@
+package fsmount
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// twoMounts mounts two file systems over one MemBucket, as two machines
+// mounting one bucket.
+func twoMounts(t *testing.T, edit func(*Config)) (string, string, *MemBucket) {
+	b := NewMemBucket()
+	a, _ := testMount(t, b, edit)
+	c, _ := testMount(t, b, edit)
+	return a, c, b
+}
+
+func openFile(t *testing.T, p string, flag int) *os.File {
+	t.Helper()
+	f, err := os.OpenFile(p, flag, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func TestFlockAcrossMounts(t *testing.T) {
+	// Long attribute TTL: only the lock's revalidation can make mount B
+	// see what mount A wrote.
+	a, b, bucket := twoMounts(t, func(c *Config) { c.AttrTTL = time.Minute })
+	if err := os.WriteFile(filepath.Join(a, "f"), []byte("one\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fb := openFile(t, filepath.Join(b, "f"), os.O_RDWR)
+	buf := make([]byte, 64)
+	if n, err := fb.ReadAt(buf, 0); string(buf[:n]) != "one\n" {
+		t.Fatalf("B reads %q, %v", buf[:n], err)
+	}
+
+	fa := openFile(t, filepath.Join(a, "f"), os.O_RDWR|os.O_APPEND)
+	if err := unix.Flock(int(fa.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatalf("flock A: %v", err)
+	}
+	if err := unix.Flock(int(fb.Fd()), unix.LOCK_EX|unix.LOCK_NB); !errors.Is(err, unix.EWOULDBLOCK) {
+		t.Fatalf("flock -n on B while A holds it: %v, want EWOULDBLOCK", err)
+	}
+	if err := unix.Flock(int(fb.Fd()), unix.LOCK_SH|unix.LOCK_NB); !errors.Is(err, unix.EWOULDBLOCK) {
+		t.Fatalf("shared flock -n on B while A holds it: %v, want EWOULDBLOCK", err)
+	}
+	got := make(chan error, 1)
+	go func() { got <- unix.Flock(int(fb.Fd()), unix.LOCK_EX) }()
+	select {
+	case err := <-got:
+		t.Fatalf("flock on B returned (%v) while A holds the lock", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if _, err := fa.WriteString("two\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := fa.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Flock(int(fa.Fd()), unix.LOCK_UN); err != nil {
+		t.Fatalf("unlock A: %v", err)
+	}
+	if err := <-got; err != nil {
+		t.Fatalf("flock B after A released: %v", err)
+	}
+	// B sees A's write although its attributes were cached for a minute.
+	if n, err := fb.ReadAt(buf, 0); string(buf[:n]) != "one\ntwo\n" {
+		t.Fatalf("B reads %q after taking the lock, %v", buf[:n], err)
+	}
+	// Now A is refused, and closing B's descriptor releases the lock.
+	if err := unix.Flock(int(fa.Fd()), unix.LOCK_EX|unix.LOCK_NB); !errors.Is(err, unix.EWOULDBLOCK) {
+		t.Fatalf("flock -n on A while B holds it: %v", err)
+	}
+	fb.Close() // its RELEASE arrives after close returns: wait for it
+	if err := unix.Flock(int(fa.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatalf("flock A after B closed: %v", err)
+	}
+	// Two processes' worth of owners on one mount exclude each other too.
+	fa2 := openFile(t, filepath.Join(a, "f"), os.O_RDONLY)
+	if err := unix.Flock(int(fa2.Fd()), unix.LOCK_EX|unix.LOCK_NB); !errors.Is(err, unix.EWOULDBLOCK) {
+		t.Fatalf("second open file on A: %v", err)
+	}
+	fa.Close()
+	// The kernel sends RELEASE after close returns: poll.
+	for i := 0; ; i++ {
+		bucket.mu.Lock()
+		n := len(bucket.liveLocks("f"))
+		bucket.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if i == 500 {
+			t.Fatalf("%d leases left 5s after every descriptor closed", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestFlockShared(t *testing.T) {
+	a, b, _ := twoMounts(t, nil)
+	if err := os.WriteFile(filepath.Join(a, "s"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fa := openFile(t, filepath.Join(a, "s"), os.O_RDONLY)
+	fb := openFile(t, filepath.Join(b, "s"), os.O_RDONLY)
+	if err := unix.Flock(int(fa.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Flock(int(fb.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		t.Fatalf("second shared lock: %v", err)
+	}
+	if err := unix.Flock(int(fb.Fd()), unix.LOCK_EX|unix.LOCK_NB); !errors.Is(err, unix.EWOULDBLOCK) {
+		t.Fatalf("upgrade while the other mount shares: %v", err)
+	}
+}
+
+func TestFcntlLocksAcrossMounts(t *testing.T) {
+	a, b, _ := twoMounts(t, nil)
+	if err := os.WriteFile(filepath.Join(a, "p"), []byte("data"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fa := openFile(t, filepath.Join(a, "p"), os.O_RDWR)
+	fb := openFile(t, filepath.Join(b, "p"), os.O_RDWR)
+	// A byte range is widened to the whole file.
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0, Start: 0, Len: 1}
+	if err := unix.FcntlFlock(fa.Fd(), unix.F_SETLK, &lk); err != nil {
+		t.Fatalf("F_SETLK on A: %v", err)
+	}
+	other := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0, Start: 2, Len: 1}
+	if err := unix.FcntlFlock(fb.Fd(), unix.F_SETLK, &other); !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EACCES) {
+		t.Fatalf("F_SETLK on B: %v, want EAGAIN", err)
+	}
+	q := unix.Flock_t{Type: unix.F_RDLCK, Whence: 0, Start: 0, Len: 0}
+	if err := unix.FcntlFlock(fb.Fd(), unix.F_GETLK, &q); err != nil {
+		t.Fatalf("F_GETLK: %v", err)
+	}
+	if q.Type != unix.F_WRLCK {
+		t.Fatalf("F_GETLK on B reports type %d, want F_WRLCK", q.Type)
+	}
+	un := unix.Flock_t{Type: unix.F_UNLCK, Whence: 0}
+	if err := unix.FcntlFlock(fa.Fd(), unix.F_SETLK, &un); err != nil {
+		t.Fatal(err)
+	}
+	q = unix.Flock_t{Type: unix.F_WRLCK, Whence: 0}
+	if err := unix.FcntlFlock(fb.Fd(), unix.F_GETLK, &q); err != nil || q.Type != unix.F_UNLCK {
+		t.Fatalf("F_GETLK after release: type %d, %v", q.Type, err)
+	}
+	if err := unix.FcntlFlock(fb.Fd(), unix.F_SETLKW, &other); err != nil {
+		t.Fatalf("F_SETLKW on B after release: %v", err)
+	}
+}
+
+func TestLocalLocksOption(t *testing.T) {
+	a, b, _ := twoMounts(t, func(c *Config) { c.LocalLocks = true })
+	if err := os.WriteFile(filepath.Join(a, "l"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fa := openFile(t, filepath.Join(a, "l"), os.O_RDONLY)
+	fb := openFile(t, filepath.Join(b, "l"), os.O_RDONLY)
+	fa2 := openFile(t, filepath.Join(a, "l"), os.O_RDONLY)
+	if err := unix.Flock(int(fa.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	// Local: the other mount does not see it, this mount does.
+	if err := unix.Flock(int(fb.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Fatalf("local locks: other mount refused: %v", err)
+	}
+	if err := unix.Flock(int(fa2.Fd()), unix.LOCK_EX|unix.LOCK_NB); !errors.Is(err, syscall.EWOULDBLOCK) {
+		t.Fatalf("local locks: same mount: %v", err)
+	}
+}
