@@ -49,6 +49,8 @@ func runMount(args []string) int {
 		allowOther = fl.Bool("allow-other", false, "let other users access the mount")
 		partSize   = fl.Int64("part-size", def.PartSize>>20, "multipart part size in MiB")
 		debug      = fl.Bool("debug", false, "log every FUSE request")
+		lockTTL    = fl.Duration("lock-ttl", def.LockTTL, "lease of the cluster lock behind a flock/fcntl lock: renewed while held, expires this long after the mount dies")
+		localLocks = fl.Bool("local-locks", false, "keep flock/fcntl locks local to this mount instead of taking cluster locks")
 	)
 	pos, err := parseInterspersed(fl, args)
 	if err != nil {
@@ -117,6 +119,8 @@ func runMount(args []string) int {
 	cfg.CacheDir = *cacheDir
 	cfg.AttrTTL = *attrTTL
 	cfg.PartSize = *partSize << 20
+	cfg.LockTTL = *lockTTL
+	cfg.LocalLocks = *localLocks
 	cfg.Logger = log
 	fsys, err := fsmount.New(cfg)
 	if err != nil {
