@@ -5,8 +5,14 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +21,7 @@ import (
 
 	"github.com/bucketdb/bucketdb/cluster"
 	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // memberDeadline bounds each wait for the cluster to converge (join
@@ -346,4 +353,397 @@ func TestClusterMembershipJoinRemove(t *testing.T) {
 	final := acks.snapshot()
 	checkAllReadable(t, remaining, b, final)
 	waitReplicated(t, remaining, []string{"n2"}, len(final), memberDeadline)
+}
+
+// partitionClientAddr is the loopback source address the test's own clients
+// use to reach a partitioned node: the firewall rules let it through, so the
+// test can still talk to the node that the other nodes cannot reach.
+const partitionClientAddr = "127.0.0.5"
+
+// partition cuts node s off from the other nodes without stopping it: its
+// process is moved into a cgroup v2 group whose packets are dropped (except
+// those to partitionClientAddr), and packets to its S3/RPC and gossip ports
+// are dropped unless they come from partitionClientAddr. heal removes the
+// rules; t.Cleanup removes them too and returns the process to the root
+// group. Needs root, iptables (Debian package "iptables") and cgroup v2.
+type partition struct {
+	t      *testing.T
+	rules  [][]string
+	cgroup string
+	root   string
+	pid    int
+	healed bool
+}
+
+func cutOff(t *testing.T, s *Server) *partition {
+	t.Helper()
+	if _, err := exec.LookPath("iptables"); err != nil {
+		t.Fatalf("partition test needs iptables (install the Debian package \"iptables\"): %v", err)
+	}
+	root := cgroup2Root(t)
+	tag := "bucketdb-partition-" + randomName(8)
+	p := &partition{t: t, root: root, cgroup: filepath.Join(root, tag), pid: s.PID()}
+	if p.pid == 0 {
+		t.Fatalf("partition: %s is not running", s.NodeID)
+	}
+	if err := os.Mkdir(p.cgroup, 0o755); err != nil {
+		t.Fatalf("partition: creating cgroup: %v", err)
+	}
+	t.Cleanup(p.cleanup)
+	if err := os.WriteFile(filepath.Join(p.cgroup, "cgroup.procs"), []byte(strconv.Itoa(p.pid)), 0o644); err != nil {
+		t.Fatalf("partition: moving %s (pid %d) into %s: %v", s.NodeID, p.pid, p.cgroup, err)
+	}
+	_, s3Port, _ := net.SplitHostPort(s.Endpoint)
+	_, gossipPort, _ := net.SplitHostPort(s.GossipAddr)
+	cm := []string{"-m", "comment", "--comment", tag}
+	// Sockets the node opened before the move stay in the old group, so
+	// every port the node holds now (listeners, pooled RPC connections, the
+	// gossip socket) is cut by port as well, both ways.
+	p.rules = [][]string{append([]string{"OUTPUT", "!", "-d", partitionClientAddr, "-m", "cgroup", "--path", tag, "-j", "DROP"}, cm...)}
+	ports := append(tcpPortsOf(t, p.pid), s3Port, gossipPort)
+	sort.Strings(ports)
+	ports = slices.Compact(ports)
+	for _, port := range ports {
+		p.rules = append(p.rules,
+			append([]string{"OUTPUT", "-p", "tcp", "!", "-s", partitionClientAddr, "--dport", port, "-j", "DROP"}, cm...),
+			append([]string{"OUTPUT", "-p", "tcp", "!", "-d", partitionClientAddr, "--sport", port, "-j", "DROP"}, cm...))
+	}
+	p.rules = append(p.rules,
+		append([]string{"OUTPUT", "-p", "udp", "!", "-s", partitionClientAddr, "--dport", gossipPort, "-j", "DROP"}, cm...),
+		append([]string{"OUTPUT", "-p", "udp", "!", "-d", partitionClientAddr, "--sport", gossipPort, "-j", "DROP"}, cm...))
+	for _, r := range p.rules {
+		if out, err := exec.Command("iptables", append([]string{"-I"}, r...)...).CombinedOutput(); err != nil {
+			t.Fatalf("partition: iptables -I %s: %v: %s", strings.Join(r, " "), err, out)
+		}
+	}
+	return p
+}
+
+// heal removes the firewall rules (the process stays in its cgroup, which
+// no rule matches any more).
+func (p *partition) heal() {
+	p.t.Helper()
+	if p.healed {
+		return
+	}
+	p.healed = true
+	for _, r := range p.rules {
+		if out, err := exec.Command("iptables", append([]string{"-D"}, r...)...).CombinedOutput(); err != nil {
+			p.t.Errorf("partition: iptables -D %s: %v: %s", strings.Join(r, " "), err, out)
+		}
+	}
+}
+
+func (p *partition) cleanup() {
+	p.heal()
+	// Back to the root group (ignored when the process is gone), then drop
+	// the group.
+	_ = os.WriteFile(filepath.Join(p.root, "cgroup.procs"), []byte(strconv.Itoa(p.pid)), 0o644)
+	if err := os.Remove(p.cgroup); err != nil && !os.IsNotExist(err) {
+		p.t.Errorf("partition: removing cgroup %s: %v", p.cgroup, err)
+	}
+}
+
+// tcpPortsOf returns the local ports of the TCP sockets process pid holds.
+func tcpPortsOf(t *testing.T, pid int) []string {
+	t.Helper()
+	inodes := map[string]bool{}
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatalf("partition: %v", err)
+	}
+	for _, fd := range fds {
+		l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if err == nil && strings.HasPrefix(l, "socket:[") {
+			inodes[strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")] = true
+		}
+	}
+	var ports []string
+	for _, table := range []string{"tcp", "tcp6"} {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/%s", pid, table))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) < 10 || !inodes[f[9]] {
+				continue
+			}
+			_, hexPort, _ := strings.Cut(f[1], ":")
+			if port, err := strconv.ParseUint(hexPort, 16, 16); err == nil {
+				ports = append(ports, strconv.FormatUint(port, 10))
+			}
+		}
+	}
+	return ports
+}
+
+// cgroup2Root returns where the cgroup v2 hierarchy is mounted.
+func cgroup2Root(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatalf("partition: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		pre, post, ok := strings.Cut(line, " - ")
+		if !ok || !strings.HasPrefix(post, "cgroup2 ") {
+			continue
+		}
+		if f := strings.Fields(pre); len(f) >= 5 {
+			return f[4]
+		}
+	}
+	t.Fatalf("partition test needs a cgroup v2 hierarchy mounted (none in /proc/self/mountinfo)")
+	return ""
+}
+
+// clientFrom returns a minio-go client for s whose connections come from
+// the loopback address src, with one attempt per request (no retries, so a
+// refused write stays refused).
+func clientFrom(t *testing.T, s *Server, src string) *minio.Client {
+	t.Helper()
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}).DialContext
+	c, err := minio.New(s.Endpoint, &minio.Options{
+		Creds:        credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""),
+		Region:       testRegion,
+		BucketLookup: minio.BucketLookupPath,
+		Transport:    tr,
+		MaxRetries:   1,
+	})
+	if err != nil {
+		t.Fatalf("minio.New: %v", err)
+	}
+	return c
+}
+
+// partitionWrite is one write attempted during the partition.
+type partitionWrite struct {
+	via       string
+	key       string
+	body      []byte
+	versionID string
+	err       error
+}
+
+// TestClusterPartition cuts n3 off the network without stopping it (the
+// firewall drops everything between it and n1/n2; the test still reaches it
+// from another loopback address). n1 and n2 keep serving writes and reads;
+// writes through n3 either fail with 503 or were acknowledged (having
+// reached a quorum). After the partition heals and anti-entropy has run, every
+// acknowledged version is readable with the right bytes through every node
+// and no refused write appears.
+func TestClusterPartition(t *testing.T) {
+	t.Parallel()
+	nodes := startCluster(t, 3)
+	ctx := ctxT(t)
+	maj := []*minio.Client{clientFrom(t, nodes[0], "127.0.0.1"), clientFrom(t, nodes[1], "127.0.0.1")}
+	iso := clientFrom(t, nodes[2], partitionClientAddr)
+	b := newBucket(t, nodes[0].Client(t))
+	if err := maj[0].EnableVersioning(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var writes []partitionWrite
+	put := func(c *minio.Client, via, key string, seq int) partitionWrite {
+		body := []byte(fmt.Sprintf("%s via %s #%d %s", key, via, seq, randomName(16)))
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		info, err := c.PutObject(cctx, b, key, bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{})
+		w := partitionWrite{via: via, key: key, body: body, versionID: info.VersionID, err: err}
+		mu.Lock()
+		writes = append(writes, w)
+		mu.Unlock()
+		return w
+	}
+	for i := range 10 {
+		if w := put(maj[i%2], fmt.Sprintf("n%d", i%2+1), fmt.Sprintf("k%d", i), i); w.err != nil {
+			t.Fatalf("PUT before the partition: %v", w.err)
+		}
+	}
+
+	p := cutOff(t, nodes[2])
+	cut := time.Now()
+	// n1 notices n3 is gone (gossip), within a bound.
+	var seen time.Duration
+	{
+		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := retry(dctx, func() error {
+			st, _, err := adminStatus(dctx, nodes[0], testClusterSecret)
+			if err != nil {
+				return err
+			}
+			for _, m := range st.Members {
+				if m.ID == "n3" && m.State != cluster.Alive {
+					return nil
+				}
+			}
+			return fmt.Errorf("n1 still sees n3 alive")
+		})
+		cancel()
+		if err != nil {
+			t.Errorf("partition: %v after 30s", err)
+		}
+		seen = time.Since(cut)
+	}
+
+	// During the partition: 2 writers and 2 readers on the majority side,
+	// one writer through n3, for 6s (and at least 3 attempts through n3).
+	var wg sync.WaitGroup
+	var majFailures []string
+	var majReads atomic.Int64
+	end := time.Now().Add(6 * time.Second)
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 3))
+			for seq := 0; time.Now().Before(end); seq++ {
+				c, via := maj[w%2], fmt.Sprintf("n%d", w%2+1)
+				if w < 2 {
+					if r := put(c, via, fmt.Sprintf("k%d", rng.IntN(10)), 100*w+seq); r.err != nil {
+						mu.Lock()
+						majFailures = append(majFailures, fmt.Sprintf("PUT %s via %s: %v", r.key, via, r.err))
+						mu.Unlock()
+					}
+					time.Sleep(10 * time.Millisecond)
+					continue
+				}
+				mu.Lock()
+				var pick partitionWrite
+				for tries := 0; tries < 10; tries++ {
+					if cand := writes[rng.IntN(len(writes))]; cand.err == nil && cand.via != "n3" {
+						pick = cand
+						break
+					}
+				}
+				mu.Unlock()
+				if pick.key == "" {
+					continue
+				}
+				got, err := getBytes(ctx, maj[(w+1)%2], b, pick.key, minio.GetObjectOptions{VersionID: pick.versionID})
+				if err != nil || !bytes.Equal(got, pick.body) {
+					mu.Lock()
+					majFailures = append(majFailures, fmt.Sprintf("GET %s?versionId=%s via n%d: %q, %v", pick.key, pick.versionID, (w+1)%2+1, got, err))
+					mu.Unlock()
+					continue
+				}
+				majReads.Add(1)
+				time.Sleep(10 * time.Millisecond)
+			}
+		}()
+	}
+	var isoTimes []time.Duration
+	for seq := 0; seq < 3 || time.Now().Before(end); seq++ {
+		start := time.Now()
+		put(iso, "n3", fmt.Sprintf("k%d", seq%10), 1000+seq)
+		isoTimes = append(isoTimes, time.Since(start).Round(time.Millisecond))
+	}
+	wg.Wait()
+	p.heal()
+	healed := time.Now()
+	t.Logf("partition: n1 saw n3 as not alive %v after the cut; partition held %v", seen.Round(100*time.Millisecond), healed.Sub(cut).Round(100*time.Millisecond))
+
+	var acked, majAcked, isoAcked, refused int
+	var isoOther []string
+	for _, w := range writes {
+		switch {
+		case w.err == nil:
+			acked++
+			if w.via == "n3" {
+				isoAcked++
+			} else {
+				majAcked++
+			}
+		case w.via == "n3" && minio.ToErrorResponse(w.err).StatusCode == http.StatusServiceUnavailable:
+			refused++
+		case w.via == "n3":
+			isoOther = append(isoOther, fmt.Sprintf("PUT %s: %v", w.key, w.err))
+		}
+	}
+	t.Logf("partition: majority side %d writes and %d reads acknowledged; through n3: %d acknowledged, %d refused with 503, %d other errors; n3 write latencies %v",
+		majAcked-10, majReads.Load(), isoAcked, refused, len(isoOther), isoTimes)
+	if len(majFailures) > 0 {
+		sort.Strings(majFailures)
+		t.Errorf("%d requests failed on the majority side during the partition; first: %s", len(majFailures),
+			strings.Join(majFailures[:min(5, len(majFailures))], "; "))
+	}
+	if majAcked-10 < 10 {
+		t.Errorf("only %d writes acknowledged on the majority side during the partition", majAcked-10)
+	}
+	if len(isoOther) > 0 {
+		t.Errorf("writes through the isolated n3 neither acknowledged nor refused with 503: %s", strings.Join(isoOther, "; "))
+	}
+	if refused+isoAcked == 0 {
+		t.Errorf("no write through n3 was attempted")
+	}
+
+	// Healing: every member alive, no backlog, and every member holds every
+	// acknowledged version (N=3 with three nodes).
+	hctx, cancel := context.WithTimeout(ctx, memberDeadline)
+	defer cancel()
+	var last string
+	err := retry(hctx, func() error {
+		for _, n := range nodes {
+			st, _, err := adminStatus(hctx, n, testClusterSecret)
+			if err != nil {
+				last = err.Error()
+				return err
+			}
+			for _, m := range st.Members {
+				if m.State != cluster.Alive || m.Backlog != 0 || m.Versions != int64(acked) || m.Error != "" {
+					last = fmt.Sprintf("seen by %s: %s state %s versions %d (want %d acknowledged) backlog %d healing %v error %q",
+						n.NodeID, m.ID, m.State, m.Versions, acked, m.Backlog, m.Healing, m.Error)
+					return fmt.Errorf("%s", last)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("not healed within %v after the partition ended: %s", memberDeadline, last)
+	}
+	t.Logf("partition heal: every node alive with all %d acknowledged versions and no backlog %v after the partition ended",
+		acked, time.Since(healed).Round(100*time.Millisecond))
+
+	// Every acknowledged version readable with the right bytes through every
+	// node; no version carries the bytes of a refused write.
+	ackedETag := map[string]bool{}
+	refusedETag := map[string]string{}
+	for _, w := range writes {
+		if w.err == nil {
+			ackedETag[md5hex(w.body)] = true
+		} else {
+			refusedETag[md5hex(w.body)] = w.key
+		}
+	}
+	for _, n := range nodes {
+		c := n.Client(t)
+		for _, w := range writes {
+			if w.err != nil {
+				continue
+			}
+			got, err := getBytes(ctx, c, b, w.key, minio.GetObjectOptions{VersionID: w.versionID})
+			if err != nil || !bytes.Equal(got, w.body) {
+				t.Errorf("acknowledged %s version %s (via %s) through %s after healing: %q, %v", w.key, w.versionID, w.via, n.NodeID, got, err)
+			}
+		}
+		count := 0
+		for o := range c.ListObjects(ctx, b, minio.ListObjectsOptions{WithVersions: true, Recursive: true}) {
+			if o.Err != nil {
+				t.Fatalf("list versions through %s: %v", n.NodeID, o.Err)
+			}
+			count++
+			etag := trimETag(o.ETag)
+			if key, ok := refusedETag[etag]; ok {
+				t.Errorf("through %s: a write refused during the partition appears: %s version %s", n.NodeID, key, o.VersionID)
+			} else if !ackedETag[etag] {
+				t.Errorf("through %s: unknown version %s of %s (etag %s)", n.NodeID, o.VersionID, o.Key, etag)
+			}
+		}
+		if count != acked {
+			t.Errorf("through %s: %d versions listed, want the %d acknowledged", n.NodeID, count, acked)
+		}
+	}
 }
