@@ -484,6 +484,8 @@ func (n *fileNode) commitLocked(ctx context.Context) error {
 	}
 	a := n.getAttr()
 	meta := a.meta()
+	// A write made under an exclusive lock carries its fencing token.
+	ctx = withFencing(ctx, n.fsys.fencingToken(key))
 	var info ObjectInfo
 	var err error
 	switch {

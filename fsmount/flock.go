@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -338,4 +340,38 @@ func (f *FS) setupLocks() bool {
 		}
 	}
 	return true
+}
+
+// fencingKey is the context key of the fencing token that writes carry.
+type fencingKey struct{}
+
+// withFencing returns ctx carrying token (0: ctx unchanged). S3Bucket
+// sends it as x-bucketdb-fencing-token with every request made under ctx.
+func withFencing(ctx context.Context, token uint64) context.Context {
+	if token == 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, fencingKey{}, token)
+}
+
+func fencingFrom(ctx context.Context) uint64 {
+	tok, _ := ctx.Value(fencingKey{}).(uint64)
+	return tok
+}
+
+// FencingHeader is the header that carries a lock's fencing token with a
+// write; the server refuses the write once a newer token was issued.
+const FencingHeader = "X-Bucketdb-Fencing-Token"
+
+// fencingTransport adds the fencing token of the request's context, if
+// any, to requests. The header is not signed (SigV4 signs only the
+// headers it names), so it can be added below minio-go.
+type fencingTransport struct{ base http.RoundTripper }
+
+func (t fencingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if tok := fencingFrom(req.Context()); tok != 0 {
+		req = req.Clone(req.Context())
+		req.Header.Set(FencingHeader, strconv.FormatUint(tok, 10))
+	}
+	return t.base.RoundTrip(req)
 }

@@ -1,9 +1,16 @@
 package fsmount
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -176,5 +183,49 @@ func TestLocalLocksOption(t *testing.T) {
 	}
 	if err := unix.Flock(int(fa2.Fd()), unix.LOCK_EX|unix.LOCK_NB); !errors.Is(err, syscall.EWOULDBLOCK) {
 		t.Fatalf("local locks: same mount: %v", err)
+	}
+}
+
+// A write under an exclusive lock carries the lock's fencing token; lock
+// requests are SigV4-signed.
+func TestS3FencingAndLockRequests(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.RawQuery+" fence="+r.Header.Get(FencingHeader)+" signed="+
+			strconv.FormatBool(strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ")))
+		mu.Unlock()
+		if r.URL.Query().Has("lock") && r.Method == http.MethodPost {
+			fmt.Fprint(w, `<LockResult><LockToken>tok1</LockToken><FencingToken>42</FencingToken><Expires>2030-01-01T00:00:00Z</Expires></LockResult>`)
+			return
+		}
+		w.Header().Set("ETag", `"abc"`)
+	}))
+	defer srv.Close()
+	b, err := NewS3Bucket(S3Config{Endpoints: []string{srv.URL}, Bucket: "bkt", AccessKey: "ak", SecretKey: "sk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	g, err := b.AcquireLock(ctx, "k", LockOptions{TTL: 30 * time.Second, Owner: "me"})
+	if err != nil || g.Token != "tok1" || g.FencingToken != 42 {
+		t.Fatalf("acquire: %+v %v", g, err)
+	}
+	if _, err := b.Put(withFencing(ctx, g.FencingToken), "k", strings.NewReader("x"), 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Put(ctx, "k", strings.NewReader("x"), 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{
+		"POST lock=&mode=exclusive&owner=me&ttl=30&wait=0 fence= signed=true",
+		"PUT  fence=42 signed=true",
+		"PUT  fence= signed=true",
+	}
+	if strings.Join(seen, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("requests:\n%s\nwant:\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))
 	}
 }

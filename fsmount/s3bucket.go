@@ -97,7 +97,7 @@ func NewS3Bucket(cfg S3Config) (*S3Bucket, error) {
 			Secure:       secure,
 			Region:       cfg.Region,
 			BucketLookup: minio.BucketLookupPath,
-			Transport:    tr,
+			Transport:    fencingTransport{tr},
 			MaxRetries:   1,
 		})
 		if err != nil {
