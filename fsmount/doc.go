@@ -146,9 +146,50 @@
 //
 // # Locks
 //
-// flock and fcntl locks are kept by the kernel: they exclude each other
-// within one mount only. Cross-mount locks through the server's lock API
-// are not built yet (see LockingBucket in locks.go).
+// flock and fcntl locks exclude each other across mounts (and machines):
+// the kernel forwards them (go-fuse's EnableLocks; flock(2) arrives as
+// SETLK/SETLKW with FUSE_LK_FLOCK) to fileNode's Setlk, Setlkw and Getlk
+// (flock.go), which take the cluster lock on the file's key through the
+// bucket's LockingBucket capability (locks.go; S3Bucket implements it over
+// the SigV4-signed ?lock API, MemBucket in memory).
+//   - A write lock (F_WRLCK, LOCK_EX) is an exclusive lock, a read lock
+//     (F_RDLCK, LOCK_SH) a shared one. fcntl byte ranges are widened to
+//     the whole file. Converting a held lock drops it first, as flock(2)
+//     does, so a conversion is not atomic.
+//   - F_SETLK and LOCK_NB fail with EAGAIN (EWOULDBLOCK) while another
+//     owner holds a conflicting lock; F_SETLKW and blocking flock long-poll
+//     the server (wait= of 1 s growing to 5 s per request) until granted or
+//     interrupted (EINTR). F_GETLK inspects the key's holders and reports a
+//     conflicting one (l_pid only for holders on this mount, else 0).
+//   - Holders are tracked per (file, kernel lock owner): the open file for
+//     flock, the process for fcntl. Owners on one mount exclude each other
+//     through the server too. The owner text the server shows names the
+//     host, pid and mount.
+//   - A held lease (--lock-ttl, default 30 s) is renewed every TTL/3 by a
+//     goroutine of the FS. It is released on unlock, on the last close of
+//     the open file that took it (process exit closes it), and by Close
+//     (unmount). If the mount process dies, the lease expires after the
+//     TTL and other mounts can take the lock.
+//   - After a grant the file's attributes are re-read (HEAD) and the
+//     kernel's cached attributes and pages of it are dropped, so the next
+//     read sees what the previous holder wrote and closed. Writes through
+//     an O_APPEND descriptor go to the end of the file as the mount knows
+//     it, not the kernel's possibly stale size.
+//   - Uploads, copies and multipart completions of a key on which this
+//     mount holds an exclusive lock carry x-bucketdb-fencing-token (added
+//     below minio-go by the transport, unsigned), so a holder that paused
+//     past its lease cannot overwrite the next holder's data: the server
+//     refuses it (EIO).
+//   - Against a server without the lock API (the mount probes GET ?lock
+//     on mount) or with --local-locks, the mount does not ask for lock
+//     forwarding: the kernel keeps flock and fcntl locks, which then
+//     exclude each other within this mount only.
+//
+// Limitations: a process's fcntl locks are released when the descriptor
+// that took them is closed, not when any of its descriptors on the file
+// is (go-fuse does not pass FLUSH's lock owner); leases are renewed
+// without a bound on how long the server stays unreachable, and a lost
+// lease (renewal refused) is only logged.
 //
 // # Errors
 //
