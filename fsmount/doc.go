@@ -154,8 +154,12 @@
 // the SigV4-signed ?lock API, MemBucket in memory).
 //   - A write lock (F_WRLCK, LOCK_EX) is an exclusive lock, a read lock
 //     (F_RDLCK, LOCK_SH) a shared one. fcntl byte ranges are widened to
-//     the whole file. Converting a held lock drops it first, as flock(2)
-//     does, so a conversion is not atomic.
+//     the whole file: the mount remembers each owner's ranges and holds
+//     one lease per (file, owner) in the strongest mode they need,
+//     released with the last range (so SQLite's several lock bytes work).
+//     Converting a held lease drops it first, as flock(2) does, so a
+//     conversion is not atomic; if the new mode is refused the old one is
+//     taken again without waiting.
 //   - F_SETLK and LOCK_NB fail with EAGAIN (EWOULDBLOCK) while another
 //     owner holds a conflicting lock; F_SETLKW and blocking flock long-poll
 //     the server (wait= of 1 s growing to 5 s per request) until granted or

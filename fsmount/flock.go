@@ -49,8 +49,9 @@ type heldLock struct {
 
 // lockTable is the FS's bookkeeping of held leases.
 type lockTable struct {
-	mu   sync.Mutex
-	held map[lockID]*heldLock
+	mu     sync.Mutex
+	held   map[lockID]*heldLock
+	ranges map[lockID][]lockRange // what each owner locked
 	// instance names this mount in owner strings, so that F_GETLK can
 	// tell its own holders from other mounts'.
 	instance string
@@ -59,6 +60,7 @@ type lockTable struct {
 
 func (t *lockTable) init() {
 	t.held = map[lockID]*heldLock{}
+	t.ranges = map[lockID][]lockRange{}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	t.instance = hex.EncodeToString(b[:])
@@ -81,76 +83,160 @@ func (f *FS) ownerName(ctx context.Context, owner uint64) string {
 // Setlk takes or drops a lock without waiting: a lock held elsewhere
 // fails with EAGAIN.
 func (n *fileNode) Setlk(ctx context.Context, fh fs.FileHandle, owner uint64, lk *fuse.FileLock, flags uint32) syscall.Errno {
-	return n.setLock(ctx, fh, owner, lk.Typ, false)
+	return n.setLock(ctx, fh, owner, lk, false)
 }
 
 // Setlkw takes a lock, waiting while another owner holds a conflicting
 // one (until the caller is interrupted: EINTR).
 func (n *fileNode) Setlkw(ctx context.Context, fh fs.FileHandle, owner uint64, lk *fuse.FileLock, flags uint32) syscall.Errno {
-	return n.setLock(ctx, fh, owner, lk.Typ, true)
+	return n.setLock(ctx, fh, owner, lk, true)
 }
 
-func (n *fileNode) setLock(ctx context.Context, fh fs.FileHandle, owner uint64, typ uint32, wait bool) syscall.Errno {
+// lockRange is one byte range an owner locked (end inclusive), kept so
+// that the whole-file cluster lock is held in the strongest mode any of
+// the owner's ranges needs and dropped only with its last range (SQLite,
+// for one, locks and unlocks several ranges of a file).
+type lockRange struct {
+	start, end uint64
+	typ        uint32
+}
+
+// applyRange applies a POSIX lock request to an owner's ranges: the
+// request replaces whatever the owner had on [start, end].
+func applyRange(rs []lockRange, start, end uint64, typ uint32) []lockRange {
+	var out []lockRange
+	for _, r := range rs {
+		if r.end < start || r.start > end {
+			out = append(out, r)
+			continue
+		}
+		if r.start < start {
+			out = append(out, lockRange{r.start, start - 1, r.typ})
+		}
+		if r.end > end {
+			out = append(out, lockRange{end + 1, r.end, r.typ})
+		}
+	}
+	if typ != syscall.F_UNLCK {
+		out = append(out, lockRange{start, end, typ})
+	}
+	return out
+}
+
+// modeOf returns whether ranges need a lock and whether a shared one does.
+func modeOf(rs []lockRange) (want, shared bool) {
+	shared = true
+	for _, r := range rs {
+		if r.typ != syscall.F_RDLCK {
+			shared = false
+		}
+	}
+	return len(rs) > 0, shared
+}
+
+func (n *fileNode) setLock(ctx context.Context, fh fs.FileHandle, owner uint64, lk *fuse.FileLock, wait bool) syscall.Errno {
 	f := n.fsys
 	if f.locks == nil {
 		return syscall.ENOTSUP
 	}
 	id := lockID{n: n, owner: owner}
-	if typ == syscall.F_UNLCK {
+	f.lk.mu.Lock()
+	h := f.lk.held[id]
+	rs := applyRange(f.lk.ranges[id], lk.Start, max(lk.End, lk.Start), lk.Typ)
+	sameMode := false
+	want, shared := modeOf(rs)
+	if h != nil {
+		sameMode = h.grant.Shared == shared
+	}
+	f.lk.mu.Unlock()
+	commit := func() {
+		f.lk.mu.Lock()
+		if len(rs) == 0 {
+			delete(f.lk.ranges, id)
+		} else {
+			f.lk.ranges[id] = rs
+		}
+		f.lk.mu.Unlock()
+	}
+	if !want {
+		commit()
 		f.unlock(id)
 		return 0
 	}
-	shared := typ == syscall.F_RDLCK
-	f.lk.mu.Lock()
-	h := f.lk.held[id]
-	f.lk.mu.Unlock()
-	if h != nil {
-		f.lk.mu.Lock()
-		same := h.grant.Shared == shared
-		f.lk.mu.Unlock()
-		if same {
-			return 0
-		}
-		// A conversion (shared <-> exclusive) is not atomic, as with
-		// flock(2): the old lock is dropped first.
-		f.unlock(id)
+	if h != nil && sameMode {
+		commit()
+		return 0
 	}
 	key, ok := n.objectKey()
 	if !ok {
 		return syscall.ENOENT
 	}
+	if h != nil {
+		// A conversion (shared <-> exclusive) is not atomic, as with
+		// flock(2): the old lock is dropped first, and taken again
+		// (without waiting) if the new one cannot be had.
+		f.unlock(id)
+	}
 	opts := LockOptions{Shared: shared, TTL: f.cfg.LockTTL, Owner: f.ownerName(ctx, owner)}
-	var g LockGrant
-	var err error
-	if !wait {
-		cctx, cancel := f.opCtx(ctx)
-		g, err = f.locks.AcquireLock(cctx, key, opts)
+	g, err := f.acquire(ctx, key, opts, wait)
+	switch {
+	case err == nil:
+		commit()
+		f.install(id, key, fh, g)
+		n.revalidateAfterLock(ctx)
+		return 0
+	case h != nil:
+		old := opts
+		old.Shared = !shared
+		cctx, cancel := f.opCtx(context.Background())
+		g, rerr := f.locks.AcquireLock(cctx, key, old)
 		cancel()
-	} else {
-		// Long-poll with the server's wait=, in growing slices so that an
-		// interrupt or a dead endpoint is noticed.
-		slice := time.Second
-		for {
-			opts.Wait = slice
-			g, err = f.locks.AcquireLock(ctx, key, opts)
-			if !errors.Is(err, ErrLockConflict) || ctx.Err() != nil {
-				break
-			}
-			slice = min(slice*2, 5*time.Second)
+		if rerr == nil {
+			f.install(id, key, h.fh, g)
+		} else {
+			f.log.Warn("lock lost during a conversion", "key", key, "err", rerr)
+			f.lk.mu.Lock()
+			delete(f.lk.ranges, id)
+			f.lk.mu.Unlock()
 		}
 	}
 	switch {
 	case ctx.Err() != nil:
-		if err == nil {
-			f.releaseGrant(key, g)
-		}
 		return syscall.EINTR
 	case errors.Is(err, ErrLockConflict):
 		return syscall.EAGAIN
-	case err != nil:
-		return f.errnoOf("lock", err)
 	}
-	h = &heldLock{key: key, fh: fh, stop: make(chan struct{}), grant: g}
+	return f.errnoOf("lock", err)
+}
+
+// acquire takes key's lock, waiting (in long-poll slices of the server's
+// wait=, so that an interrupt or a dead endpoint is noticed) if wait.
+func (f *FS) acquire(ctx context.Context, key string, opts LockOptions, wait bool) (LockGrant, error) {
+	if !wait {
+		cctx, cancel := f.opCtx(ctx)
+		defer cancel()
+		return f.locks.AcquireLock(cctx, key, opts)
+	}
+	slice := time.Second
+	for {
+		opts.Wait = slice
+		g, err := f.locks.AcquireLock(ctx, key, opts)
+		if ctx.Err() != nil {
+			if err == nil {
+				f.releaseGrant(key, g)
+			}
+			return LockGrant{}, ctx.Err()
+		}
+		if !errors.Is(err, ErrLockConflict) {
+			return g, err
+		}
+		slice = min(slice*2, 5*time.Second)
+	}
+}
+
+// install records a grant for id and starts renewing it.
+func (f *FS) install(id lockID, key string, fh fs.FileHandle, g LockGrant) {
+	h := &heldLock{key: key, fh: fh, stop: make(chan struct{}), grant: g}
 	f.lk.mu.Lock()
 	old := f.lk.held[id]
 	f.lk.held[id] = h
@@ -161,8 +247,6 @@ func (n *fileNode) setLock(ctx context.Context, fh fs.FileHandle, owner uint64, 
 	}
 	f.bg.Add(1)
 	go f.renewLoop(h)
-	n.revalidateAfterLock(ctx)
-	return 0
 }
 
 // revalidateAfterLock makes the next read see what the previous holder
@@ -252,7 +336,15 @@ func (f *FS) renewLoop(h *heldLock) {
 	}
 }
 
-// unlock drops the lock of id, if any.
+// dropOwner forgets id's ranges and drops its lock.
+func (f *FS) dropOwner(id lockID) {
+	f.lk.mu.Lock()
+	delete(f.lk.ranges, id)
+	f.lk.mu.Unlock()
+	f.unlock(id)
+}
+
+// unlock drops the lock of id, if any (its ranges stay).
 func (f *FS) unlock(id lockID) {
 	f.lk.mu.Lock()
 	h := f.lk.held[id]
@@ -288,7 +380,7 @@ func (f *FS) releaseLocksOf(fh fs.FileHandle) {
 	}
 	f.lk.mu.Unlock()
 	for _, id := range ids {
-		f.unlock(id)
+		f.dropOwner(id)
 	}
 }
 
@@ -301,7 +393,7 @@ func (f *FS) releaseAllLocks() {
 	}
 	f.lk.mu.Unlock()
 	for _, id := range ids {
-		f.unlock(id)
+		f.dropOwner(id)
 	}
 }
 

@@ -229,3 +229,48 @@ func TestS3FencingAndLockRequests(t *testing.T) {
 		t.Fatalf("requests:\n%s\nwant:\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// Several byte ranges of one owner share one whole-file lease: it is held
+// in the strongest mode a range needs and released with the last range,
+// as SQLite's pending/reserved/shared locking needs.
+func TestFcntlRangesOfOneOwner(t *testing.T) {
+	a, b, _ := twoMounts(t, nil)
+	if err := os.WriteFile(filepath.Join(a, "db"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fa := openFile(t, filepath.Join(a, "db"), os.O_RDWR)
+	fb := openFile(t, filepath.Join(b, "db"), os.O_RDWR)
+	set := func(f *os.File, typ int16, start, n int64) error {
+		lk := unix.Flock_t{Type: typ, Whence: 0, Start: start, Len: n}
+		return unix.FcntlFlock(f.Fd(), unix.F_SETLK, &lk)
+	}
+	for _, step := range []struct {
+		f           *os.File
+		typ         int16
+		start, n    int64
+		wantRefused bool
+	}{
+		{fa, unix.F_RDLCK, 100, 1, false},  // pending
+		{fa, unix.F_RDLCK, 200, 10, false}, // shared range
+		{fa, unix.F_UNLCK, 100, 1, false},  // drop pending: still shared
+		{fb, unix.F_WRLCK, 300, 1, true},   // so B cannot write-lock
+		{fb, unix.F_RDLCK, 200, 10, false}, // but can share
+		{fa, unix.F_WRLCK, 50, 1, true},    // A cannot upgrade while B shares
+		{fb, unix.F_UNLCK, 0, 0, false},    // B drops everything
+		{fa, unix.F_WRLCK, 50, 1, false},   // now A upgrades
+		{fb, unix.F_RDLCK, 200, 10, true},  // and B is refused
+		{fa, unix.F_UNLCK, 200, 10, false}, // A keeps the write range
+		{fb, unix.F_RDLCK, 200, 10, true},  // still refused
+		{fa, unix.F_UNLCK, 0, 0, false},    // A drops all
+		{fb, unix.F_WRLCK, 0, 0, false},    // B takes it
+	} {
+		err := set(step.f, step.typ, step.start, step.n)
+		refused := errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EACCES)
+		if err != nil && !refused {
+			t.Fatalf("%+v: %v", step, err)
+		}
+		if refused != step.wantRefused {
+			t.Fatalf("%+v: refused=%v (%v)", step, refused, err)
+		}
+	}
+}
