@@ -154,3 +154,48 @@ func TestFuseLocksAppend(t *testing.T) {
 		next[l[0]]++
 	}
 }
+
+// SQLite on the mount, written from both mounts at once: its fcntl locks
+// must exclude each other across mounts and each transaction must see the
+// other mount's last commit.
+func TestFuseLocksSQLite(t *testing.T) {
+	srv := startServer(t)
+	c := srv.Client(t)
+	bucket := newBucket(t, c)
+	a := mountBucket(t, srv, bucket, "--attr-ttl", "1s")
+	b := mountBucket(t, srv, bucket, "--attr-ttl", "1s")
+	run(t, a.Dir, "sqlite3", a.path("t.db"), "PRAGMA journal_mode=DELETE; CREATE TABLE t(who TEXT, n INTEGER);")
+
+	const txns, per = 25, 20
+	var sql strings.Builder
+	fmt.Fprintf(&sql, ".timeout 60000\n")
+	for i := 0; i < txns; i++ {
+		sql.WriteString("BEGIN IMMEDIATE;\n")
+		for j := 0; j < per; j++ {
+			fmt.Fprintf(&sql, "INSERT INTO t VALUES('%%s', %d);\n", i*per+j)
+		}
+		sql.WriteString("COMMIT;\n")
+	}
+	errs := make(chan error, 2)
+	for _, m := range []*fuseMount{a, b} {
+		who := m.Dir
+		cmd := exec.Command("sqlite3", "-bail", m.path("t.db"))
+		cmd.Stdin = strings.NewReader(strings.ReplaceAll(sql.String(), "%s", who))
+		go func() {
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				err = fmt.Errorf("sqlite3 on %s: %v: %s", who, err, out)
+			}
+			errs <- err
+		}()
+	}
+	for range 2 {
+		must(t, <-errs)
+	}
+	for _, m := range []*fuseMount{a, b} {
+		out := run(t, m.Dir, "sqlite3", m.path("t.db"), "PRAGMA integrity_check; SELECT count(*), count(DISTINCT who || n) FROM t;")
+		if want := fmt.Sprintf("ok\n%d|%d\n", 2*txns*per, 2*txns*per); out != want {
+			t.Fatalf("on %s: %q, want %q", m.Dir, out, want)
+		}
+	}
+}
