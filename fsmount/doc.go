@@ -189,11 +189,13 @@
 //     forwarding: the kernel keeps flock and fcntl locks, which then
 //     exclude each other within this mount only.
 //
-// Limitations: a process's fcntl locks are released when the descriptor
-// that took them is closed, not when any of its descriptors on the file
-// is (go-fuse does not pass FLUSH's lock owner); leases are renewed
-// without a bound on how long the server stays unreachable, and a lost
-// lease (renewal refused) is only logged.
+// Limitations: closing any descriptor of a file drops the fcntl locks
+// on it that the closing thread took (go-fuse does not pass FLUSH's lock
+// owner, so the thread ID stands in for the process); locks another
+// thread took stay until the descriptor that took them is closed. Leases
+// are renewed without a bound on how long the server stays unreachable,
+// and a lost lease (renewal refused) is only logged; later writes then
+// carry a stale fencing token and are refused.
 //
 // # Errors
 //

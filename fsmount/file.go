@@ -641,7 +641,11 @@ func (h *fileHandle) Write(ctx context.Context, data []byte, off int64) (uint32,
 	return h.n.write(ctx, data, off)
 }
 
-func (h *fileHandle) Flush(ctx context.Context) syscall.Errno { return h.n.flush(ctx) }
+func (h *fileHandle) Flush(ctx context.Context) syscall.Errno {
+	errno := h.n.flush(ctx)
+	h.n.fsys.closedBy(ctx, h.n)
+	return errno
+}
 
 func (h *fileHandle) Fsync(ctx context.Context, flags uint32) syscall.Errno { return h.n.flush(ctx) }
 

@@ -52,6 +52,9 @@ type lockTable struct {
 	mu     sync.Mutex
 	held   map[lockID]*heldLock
 	ranges map[lockID][]lockRange // what each owner locked
+	// posix maps the owners of fcntl locks to the thread that took them
+	// (the pid in FUSE requests is the thread's ID).
+	posix map[lockID]uint32
 	// instance names this mount in owner strings, so that F_GETLK can
 	// tell its own holders from other mounts'.
 	instance string
@@ -61,6 +64,7 @@ type lockTable struct {
 func (t *lockTable) init() {
 	t.held = map[lockID]*heldLock{}
 	t.ranges = map[lockID][]lockRange{}
+	t.posix = map[lockID]uint32{}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	t.instance = hex.EncodeToString(b[:])
@@ -83,13 +87,13 @@ func (f *FS) ownerName(ctx context.Context, owner uint64) string {
 // Setlk takes or drops a lock without waiting: a lock held elsewhere
 // fails with EAGAIN.
 func (n *fileNode) Setlk(ctx context.Context, fh fs.FileHandle, owner uint64, lk *fuse.FileLock, flags uint32) syscall.Errno {
-	return n.setLock(ctx, fh, owner, lk, false)
+	return n.setLock(ctx, fh, owner, lk, flags, false)
 }
 
 // Setlkw takes a lock, waiting while another owner holds a conflicting
 // one (until the caller is interrupted: EINTR).
 func (n *fileNode) Setlkw(ctx context.Context, fh fs.FileHandle, owner uint64, lk *fuse.FileLock, flags uint32) syscall.Errno {
-	return n.setLock(ctx, fh, owner, lk, true)
+	return n.setLock(ctx, fh, owner, lk, flags, true)
 }
 
 // lockRange is one byte range an owner locked (end inclusive), kept so
@@ -134,7 +138,7 @@ func modeOf(rs []lockRange) (want, shared bool) {
 	return len(rs) > 0, shared
 }
 
-func (n *fileNode) setLock(ctx context.Context, fh fs.FileHandle, owner uint64, lk *fuse.FileLock, wait bool) syscall.Errno {
+func (n *fileNode) setLock(ctx context.Context, fh fs.FileHandle, owner uint64, lk *fuse.FileLock, flags uint32, wait bool) syscall.Errno {
 	f := n.fsys
 	if f.locks == nil {
 		return syscall.ENOTSUP
@@ -153,6 +157,7 @@ func (n *fileNode) setLock(ctx context.Context, fh fs.FileHandle, owner uint64, 
 		f.lk.mu.Lock()
 		if len(rs) == 0 {
 			delete(f.lk.ranges, id)
+			delete(f.lk.posix, id)
 		} else {
 			f.lk.ranges[id] = rs
 		}
@@ -183,6 +188,9 @@ func (n *fileNode) setLock(ctx context.Context, fh fs.FileHandle, owner uint64, 
 	case err == nil:
 		commit()
 		f.install(id, key, fh, g)
+		if flags&fuse.FUSE_LK_FLOCK == 0 {
+			f.notePOSIX(id, ctx)
+		}
 		n.revalidateAfterLock(ctx)
 		return 0
 	case h != nil:
@@ -336,10 +344,43 @@ func (f *FS) renewLoop(h *heldLock) {
 	}
 }
 
+// notePOSIX records the thread that took id's fcntl lock.
+func (f *FS) notePOSIX(id lockID, ctx context.Context) {
+	if c, ok := fuse.FromContext(ctx); ok && c.Pid != 0 {
+		f.lk.mu.Lock()
+		f.lk.posix[id] = c.Pid
+		f.lk.mu.Unlock()
+	}
+}
+
+// closedBy drops the fcntl locks on n taken by the thread that closes a
+// descriptor of n (FLUSH): POSIX releases a process's locks on a file
+// when it closes any descriptor of it. go-fuse does not pass FLUSH's lock
+// owner, so the thread ID stands in for it: locks taken by another
+// thread of the process stay until the descriptor that took them closes.
+func (f *FS) closedBy(ctx context.Context, n *fileNode) {
+	c, ok := fuse.FromContext(ctx)
+	if f.locks == nil || !ok || c.Pid == 0 {
+		return
+	}
+	f.lk.mu.Lock()
+	var ids []lockID
+	for id, pid := range f.lk.posix {
+		if id.n == n && pid == c.Pid {
+			ids = append(ids, id)
+		}
+	}
+	f.lk.mu.Unlock()
+	for _, id := range ids {
+		f.dropOwner(id)
+	}
+}
+
 // dropOwner forgets id's ranges and drops its lock.
 func (f *FS) dropOwner(id lockID) {
 	f.lk.mu.Lock()
 	delete(f.lk.ranges, id)
+	delete(f.lk.posix, id)
 	f.lk.mu.Unlock()
 	f.unlock(id)
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -272,5 +273,46 @@ func TestFcntlRangesOfOneOwner(t *testing.T) {
 		if refused != step.wantRefused {
 			t.Fatalf("%+v: refused=%v (%v)", step, refused, err)
 		}
+	}
+}
+
+// Closing any descriptor of a file drops the fcntl locks its closer took
+// on it (POSIX), while flock locks stay with their open file.
+func TestFcntlReleasedOnAnyClose(t *testing.T) {
+	a, b, _ := twoMounts(t, nil)
+	p := filepath.Join(a, "c")
+	if err := os.WriteFile(p, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fb := openFile(t, filepath.Join(b, "c"), os.O_RDWR)
+	wr := unix.Flock_t{Type: unix.F_WRLCK}
+	done := make(chan error, 1)
+	go func() {
+		// One thread: FUSE identifies the closer by its thread ID.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		fa := openFile(t, p, os.O_RDWR)
+		lk := unix.Flock_t{Type: unix.F_WRLCK}
+		if err := unix.FcntlFlock(fa.Fd(), unix.F_SETLK, &lk); err != nil {
+			done <- err
+			return
+		}
+		if err := unix.FcntlFlock(fb.Fd(), unix.F_SETLK, &wr); !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EACCES) {
+			done <- fmt.Errorf("B while A holds: %v", err)
+			return
+		}
+		// Close a second descriptor of the file.
+		other, err := os.Open(p)
+		if err != nil {
+			done <- err
+			return
+		}
+		done <- other.Close()
+	}()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.FcntlFlock(fb.Fd(), unix.F_SETLK, &wr); err != nil {
+		t.Fatalf("B after A closed another descriptor: %v", err)
 	}
 }
