@@ -261,3 +261,31 @@ func TestConditionalPutRace(t *testing.T) {
 		t.Fatalf("delete If-Match on a replaced version: %v", err)
 	}
 }
+
+// A stale holder's write must not surface even on a replica that never saw
+// the newer grant: the majority that voted for it refuses to prepare it.
+func TestStaleFencedWriteRefusedByVoters(t *testing.T) {
+	tc := lockCluster(t)
+	ctx := context.Background()
+	// Replicas 0 and 1 (a majority) voted for token 7; replica 2 missed it.
+	for _, st := range tc.stores[:2] {
+		if err := st.ObserveFencingToken(ctx, "b", "fenced", 7); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body := []byte("stale")
+	_, err := tc.nodes[2].PutObject(ctx, "b", "fenced", bytes.NewReader(body), int64(len(body)),
+		store.PutOptions{Cond: store.Conditions{FencingToken: 3}})
+	if !errors.Is(err, store.ErrStaleFencingToken) {
+		t.Fatalf("write with token 3 after 7 was issued: %v, want StaleFencingToken", err)
+	}
+	for i, st := range tc.stores {
+		if _, err := st.HeadObject(ctx, "b", "fenced", store.GetOptions{}); !errors.Is(err, store.ErrNoSuchKey) {
+			t.Errorf("replica %d holds the refused write (err %v)", i, err)
+		}
+	}
+	if _, err := tc.nodes[2].PutObject(ctx, "b", "fenced", bytes.NewReader(body), int64(len(body)),
+		store.PutOptions{Cond: store.Conditions{FencingToken: 7}}); err != nil {
+		t.Fatalf("write with the current token: %v", err)
+	}
+}

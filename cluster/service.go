@@ -69,6 +69,9 @@ func (s *service) Prepare(ctx context.Context, req PrepareRequest, body io.Reade
 			return CommitResponse{}, err
 		}
 	}
+	if err := s.checkFence(ctx, req); err != nil {
+		return CommitResponse{}, err
+	}
 	return CommitResponse{}, s.stage.add(ctx, req, body)
 }
 
@@ -274,4 +277,32 @@ func (s *service) Members(ctx context.Context, req MembersRequest) (MembersRespo
 
 func (s *service) Stats(ctx context.Context, _ Empty) (NodeStats, error) {
 	return s.stats(ctx), nil
+}
+
+// checkFence refuses to stage a write whose fencing token is older than one
+// this replica has seen. A lock is granted by a majority of the key's
+// replicas and a write commits only once W of them prepared, so with
+// R + W > N a stale holder's write is refused by at least one voter here and
+// cannot gather its write quorum; the store checks the token again at commit.
+func (s *service) checkFence(ctx context.Context, req PrepareRequest) error {
+	var token uint64
+	switch req.Kind {
+	case opPut:
+		token = req.Put.Cond.FencingToken
+	case opDelete:
+		token = req.Delete.Cond.FencingToken
+	case opComplete:
+		token = req.Complete.Cond.FencingToken
+	}
+	if token == 0 {
+		return nil
+	}
+	seen, err := s.st.FencingToken(ctx, req.Bucket, req.Key)
+	if err != nil {
+		return err
+	}
+	if token < seen {
+		return fmt.Errorf("%w: token %d, %d was issued", store.ErrStaleFencingToken, token, seen)
+	}
+	return nil
 }
