@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	mrand "math/rand/v2"
 	"sort"
+	"time"
 
 	"github.com/bucketdb/bucketdb/store"
 )
@@ -47,22 +49,43 @@ func errsOf[T any](rs []result[T]) []error {
 // CreateBucket creates a bucket on every member; it succeeds once a
 // majority created it.
 func (n *Node) CreateBucket(ctx context.Context, bucket string) error {
-	members, oks, answers := n.everywhere(ctx, BucketRequest{Op: bucketCreate, Bucket: bucket})
-	if len(oks) >= majority(members) {
-		return nil
+	backoff := 5 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		members, oks, answers := n.everywhere(ctx, BucketRequest{Op: bucketCreate, Bucket: bucket})
+		if len(oks) >= majority(members) {
+			return nil
+		}
+		// Lost (or no quorum): undo what this attempt created.
+		bg := context.WithoutCancel(ctx)
+		for _, m := range oks {
+			cctx, cancel := n.rpcCtx(bg, 0)
+			n.replica(m).Bucket(cctx, BucketRequest{Op: bucketDelete, Bucket: bucket})
+			cancel()
+		}
+		errs := errsOf(answers)
+		err := commonDefinitive(errs)
+		if err == nil {
+			return unavailable("create bucket", len(oks), majority(members), errs)
+		}
+		// Racing creators can split the vote so that none holds a
+		// majority and all undo: then nobody won, and this one tries
+		// again after a random pause (which breaks the symmetry).
+		if !errors.Is(err, store.ErrBucketExists) || attempt == 6 || n.heldByMajority(ctx, bucket) {
+			return err
+		}
+		select {
+		case <-time.After(backoff + mrand.N(backoff)):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		backoff *= 2
 	}
-	// Lost (or no quorum): undo what this attempt created.
-	bg := context.WithoutCancel(ctx)
-	for _, m := range oks {
-		cctx, cancel := n.rpcCtx(bg, 0)
-		n.replica(m).Bucket(cctx, BucketRequest{Op: bucketDelete, Bucket: bucket})
-		cancel()
-	}
-	errs := errsOf(answers)
-	if err := commonDefinitive(errs); err != nil {
-		return err
-	}
-	return unavailable("create bucket", len(oks), majority(members), errs)
+}
+
+// heldByMajority reports whether a majority of the members hold bucket.
+func (n *Node) heldByMajority(ctx context.Context, bucket string) bool {
+	members, oks, _ := n.everywhere(ctx, BucketRequest{Op: bucketGet, Bucket: bucket})
+	return len(oks) >= majority(members)
 }
 
 // DeleteBucket deletes an empty bucket everywhere.
