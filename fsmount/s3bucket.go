@@ -314,23 +314,30 @@ func (b *S3Bucket) List(ctx context.Context, opts ListOptions, fn func(ListEntry
 
 // Get implements Bucket.
 func (b *S3Bucket) Get(ctx context.Context, key string, off, n int64, etag string) (io.ReadCloser, error) {
-	var body io.ReadCloser
-	err := b.do(ctx, "get", func(ctx context.Context, i int) error {
-		opts := minio.GetObjectOptions{}
-		if etag != "" {
-			if err := opts.SetMatchETag(etag); err != nil {
-				return err
-			}
+	opts := minio.GetObjectOptions{}
+	if etag != "" {
+		if err := opts.SetMatchETag(etag); err != nil {
+			return nil, err
 		}
-		if n >= 0 {
-			if n == 0 {
-				body = io.NopCloser(strings.NewReader(""))
-				return nil
-			}
+	}
+	return b.getRange(ctx, "get", key, opts, off, n)
+}
+
+// getRange GETs n bytes at off (n < 0: to the end) with the given options;
+// a range past the end reads as empty.
+func (b *S3Bucket) getRange(ctx context.Context, op, key string, base minio.GetObjectOptions, off, n int64) (io.ReadCloser, error) {
+	if n == 0 {
+		return io.NopCloser(strings.NewReader("")), nil
+	}
+	var body io.ReadCloser
+	err := b.do(ctx, op, func(ctx context.Context, i int) error {
+		opts := base
+		switch {
+		case n > 0:
 			if err := opts.SetRange(off, off+n-1); err != nil {
 				return err
 			}
-		} else if off > 0 {
+		case off > 0:
 			if err := opts.SetRange(off, 0); err != nil {
 				return err
 			}
@@ -478,34 +485,7 @@ func (b *S3Bucket) ListVersions(ctx context.Context, opts ListOptions, fn func(V
 
 // GetVersion implements VersionedBucket (a ranged GET with versionId).
 func (b *S3Bucket) GetVersion(ctx context.Context, key, versionID string, off, n int64) (io.ReadCloser, error) {
-	if n == 0 {
-		return io.NopCloser(strings.NewReader("")), nil
-	}
-	var body io.ReadCloser
-	err := b.do(ctx, "get version", func(ctx context.Context, i int) error {
-		opts := minio.GetObjectOptions{VersionID: versionID}
-		switch {
-		case n > 0:
-			if err := opts.SetRange(off, off+n-1); err != nil {
-				return err
-			}
-		case off > 0:
-			if err := opts.SetRange(off, 0); err != nil {
-				return err
-			}
-		}
-		rc, _, _, err := b.cores[i].GetObject(ctx, b.cfg.Bucket, key, opts)
-		if err != nil {
-			if minio.ToErrorResponse(err).Code == "InvalidRange" {
-				body = io.NopCloser(strings.NewReader(""))
-				return nil
-			}
-			return err
-		}
-		body = rc
-		return nil
-	})
-	return body, err
+	return b.getRange(ctx, "get version", key, minio.GetObjectOptions{VersionID: versionID}, off, n)
 }
 
 var _ LockingBucket = (*S3Bucket)(nil)
