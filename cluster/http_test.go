@@ -94,7 +94,13 @@ func TestSingleNodeHTTP(t *testing.T) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	waitWithin(t, 10*time.Second, what, cond)
+}
+
+// waitWithin is waitFor with its own deadline.
+func waitWithin(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -257,7 +263,8 @@ func TestHTTPJoinAndRemove(t *testing.T) {
 	// (under load its RPC may time out), so passes repeat until every key
 	// has three replicas, then two more run before the checks.
 	heal := func() {
-		waitFor(t, "every key on three replicas", func() bool {
+		// Under a loaded machine a pass can take seconds: allow several.
+		waitWithin(t, 45*time.Second, "every key on three replicas", func() bool {
 			passes()
 			c := replicas()
 			for _, n := range c {
