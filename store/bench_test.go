@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"testing"
 )
 
@@ -183,4 +184,29 @@ func BenchmarkListAfterDeletes(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkPut4KiBParallel is the server's small-PUT path under load: 16
+// writers, fsync on, overwriting 128 keys (as scripts/bench does), so
+// commits are grouped.
+func BenchmarkPut4KiBParallel(b *testing.B) {
+	s := newTestStore(b, func(c *Config) {
+		c.InlineThreshold = 128 << 10
+		c.NoSync = false
+	})
+	mustBucket(b, s, "b", VersioningOff)
+	data := randBytes(4096, 1)
+	ctx := context.Background()
+	b.SetBytes(int64(len(data)))
+	var n atomic.Int64
+	b.SetParallelism(8) // 16 writers on 2 cores
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			if _, err := s.PutObject(ctx, "b", fmt.Sprintf("k%d", i%128), bytes.NewReader(data), 4096, PutOptions{}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -78,12 +79,56 @@ func (s *Store) GetBucket(ctx context.Context, bucket string) (BucketInfo, error
 		return BucketInfo{}, err
 	}
 	defer done()
-	var r bucketRecord
-	err = s.db.View(func(txn *badger.Txn) error {
-		r, err = getBucket(txn, bucket)
-		return err
-	})
+	r, gen, ok := s.buckets.get(bucket)
+	if !ok {
+		err = s.db.View(func(txn *badger.Txn) error {
+			r, err = getBucket(txn, bucket)
+			return err
+		})
+		if err == nil {
+			s.buckets.fill(bucket, r, gen)
+		}
+	}
 	return BucketInfo{Name: bucket, Created: r.Created, Versioning: r.Versioning}, err
+}
+
+// bucketCache keeps the bucket records GetBucket read, so the per-request
+// bucket check costs no transaction (each one waits for commits in flight).
+// Every change of a bucket record invalidates its entry after committing; a
+// generation keeps a read that raced with a change from filling the cache
+// with the old record. Missing buckets are not cached.
+type bucketCache struct {
+	mu  sync.Mutex
+	gen uint64
+	m   map[string]bucketRecord
+}
+
+func (c *bucketCache) get(bucket string) (bucketRecord, uint64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.m[bucket]
+	return r, c.gen, ok
+}
+
+// fill caches r, read when the generation was gen.
+func (c *bucketCache) fill(bucket string, r bucketRecord, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return
+	}
+	if c.m == nil {
+		c.m = map[string]bucketRecord{}
+	}
+	c.m[bucket] = r
+}
+
+// invalidate drops bucket's entry; call it after the change is committed.
+func (c *bucketCache) invalidate(bucket string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	delete(c.m, bucket)
 }
 
 // DeleteBucket removes an empty bucket with its configuration and fencing
@@ -97,6 +142,7 @@ func (s *Store) DeleteBucket(ctx context.Context, bucket string) error {
 	defer done()
 	s.gate.Lock()
 	defer s.gate.Unlock()
+	defer s.buckets.invalidate(bucket)
 	return s.update(ctx, false, func(txn *badger.Txn) error {
 		if _, err := getBucket(txn, bucket); err != nil {
 			return err
@@ -150,6 +196,7 @@ func (s *Store) SetBucketVersioning(ctx context.Context, bucket string, v Versio
 	default:
 		return fmt.Errorf("%w: versioning state %q", ErrInvalidArgument, v)
 	}
+	defer s.buckets.invalidate(bucket)
 	return s.update(ctx, false, func(txn *badger.Txn) error {
 		r, err := getBucket(txn, bucket)
 		if err != nil {

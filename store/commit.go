@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
@@ -56,11 +57,17 @@ func commitVersion(txn *badger.Txn, nv *newVersion) ([]string, error) {
 	if err := checkConditions(txn, nv.bucket, nv.key, latest, nv.cond); err != nil {
 		return nil, err
 	}
+	if latest == nil {
+		return nil, commitFirstVersion(txn, nv)
+	}
 	o := nv.rec.order()
-	garbage, _, err := removeVersion(txn, nv.bucket, nv.key, o) // same ID rewritten
+	garbage, gone, err := removeVersion(txn, nv.bucket, nv.key, o, latest) // same ID rewritten
 	if err != nil {
 		return nil, err
 	}
+	// emptied: the key's only version was removed (an overwrite in an
+	// unversioned bucket), so the new one is alone and needs no linking.
+	emptied := gone != nil && latest.Only && o == latest.order()
 	if nv.rec.Null {
 		old, ok, err := getNullOrder(txn, nv.bucket, nv.key)
 		if err != nil {
@@ -70,11 +77,12 @@ func commitVersion(txn *badger.Txn, nv *newVersion) ([]string, error) {
 			return nil, errStale
 		}
 		if ok && old != o {
-			g, _, err := removeVersion(txn, nv.bucket, nv.key, old)
+			g, gone, err := removeVersion(txn, nv.bucket, nv.key, old, latest)
 			if err != nil {
 				return nil, err
 			}
 			garbage = append(garbage, g...)
+			emptied = emptied || (gone != nil && latest.Only && old == latest.order())
 		}
 		if err := txn.Set(nullKey(nv.bucket, nv.key), o[:]); err != nil {
 			return nil, err
@@ -83,10 +91,58 @@ func commitVersion(txn *badger.Txn, nv *newVersion) ([]string, error) {
 	if err := writeVersion(txn, nv); err != nil {
 		return nil, err
 	}
-	nv.isLatest = latest == nil || o.cmp(latest.order()) >= 0
+	if emptied {
+		nv.isLatest = true
+		return garbage, setNewest(txn, nv, latest, true)
+	}
+	hasOlder, err := linkVersion(txn, nv.bucket, nv.key, nv.rec, latest)
+	if err != nil {
+		return nil, err
+	}
+	nv.isLatest = o.cmp(latest.order()) >= 0
+	if nv.isLatest {
+		return garbage, setNewest(txn, nv, latest, !hasOlder)
+	}
 	return garbage, refreshLatest(txn, nv.bucket, nv.key)
 }
 
+// commitFirstVersion is commitVersion for a key without any version (its
+// 'L' record exists whenever a version does): nothing to replace, no
+// neighbour to re-key in the noncurrent index, and the new version is the
+// latest. This is the common PUT of a new key, and it takes point writes
+// only, no iterator.
+func commitFirstVersion(txn *badger.Txn, nv *newVersion) error {
+	if nv.rec.Null {
+		o := nv.rec.order()
+		if err := txn.Set(nullKey(nv.bucket, nv.key), o[:]); err != nil {
+			return err
+		}
+	}
+	if err := writeVersion(txn, nv); err != nil {
+		return err
+	}
+	nv.isLatest = true
+	return setNewest(txn, nv, nil, true)
+}
+
+// setNewest is refreshLatest when the version nv just wrote is the key's
+// newest (so the 'L' record is built from it, without a seek). old is the
+// 'L' record it replaces; sole says no other version is left.
+func setNewest(txn *badger.Txn, nv *newVersion, old *latestRecord, sole bool) error {
+	l := nv.rec.latest()
+	l.Only = sole
+	l.Sole = nv.rec.DeleteMarker && sole
+	if len(nv.tags) > 0 {
+		l.Tags = maps.Clone(nv.tags)
+	}
+	if err := reindexLatest(txn, nv.bucket, nv.key, old, &l); err != nil {
+		return err
+	}
+	return setLatest(txn, nv.bucket, nv.key, old, l)
+}
+
+// writeVersion writes a version's own records: the version, its tags and
+// its data references.
 func writeVersion(txn *badger.Txn, nv *newVersion) error {
 	o := nv.rec.order()
 	v, err := encodeVersion(nv.rec)
@@ -110,18 +166,19 @@ func writeVersion(txn *badger.Txn, nv *newVersion) error {
 			return err
 		}
 	}
-	return linkVersion(txn, nv.bucket, nv.key, nv.rec)
+	return nil
 }
 
 // removeVersion deletes one version's records (version, tags, data
 // references, null pointer if it is the null version, noncurrent index). It
-// does not touch the latest index. Missing: no error, ok false.
-func removeVersion(txn *badger.Txn, bucket, key string, o order) ([]string, *versionRecord, error) {
+// does not touch the latest index; latest is the key's 'L' record (nil:
+// unknown), as for neighbours. Missing: no error, ok false.
+func removeVersion(txn *badger.Txn, bucket, key string, o order, latest *latestRecord) ([]string, *versionRecord, error) {
 	rec, ok, err := getVersion(txn, bucket, key, o)
 	if err != nil || !ok {
 		return nil, nil, err
 	}
-	if err := unlinkVersion(txn, bucket, key, rec); err != nil {
+	if err := unlinkVersion(txn, bucket, key, rec, latest); err != nil {
 		return nil, nil, err
 	}
 	if err := txn.Delete(versionKey(bucket, key, o)); err != nil {

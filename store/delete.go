@@ -109,7 +109,7 @@ func removeNamed(txn *badger.Txn, bucket, key, versionID string, o order, c Cond
 		}
 		o = n
 	}
-	garbage, rec, err := removeVersion(txn, bucket, key, o)
+	garbage, rec, err := removeVersion(txn, bucket, key, o, latest)
 	if err != nil {
 		return nil, DeleteResult{}, err
 	}

@@ -16,14 +16,26 @@ import (
 //     older neighbour);
 //   - refreshLatest recomputes the 'L' record from the newest version and
 //     rewrites what derives from it ('A' with it, 'G', 'E', 'M' by
-//     difference).
+//     difference); setNewest does the same without a seek when the
+//     version just written is the newest.
 
 // neighbours returns the versions of key just newer and just older than o
-// (o itself excluded; nil where there is none).
-func neighbours(txn *badger.Txn, bucket, key string, o order) (newer, older *versionRecord, err error) {
+// (o itself excluded; nil where there is none). latest is the key's 'L'
+// record as of the start of the transaction (nil: unknown): no version is
+// newer than it, so when o is not older than it there is no newer version
+// to look for; that saves a reverse seek, which costs Badger's memtable a
+// search per step, on every write of a key's newest version. When latest
+// is the only version and o is it, there is no neighbour at all.
+func neighbours(txn *badger.Txn, bucket, key string, o order, latest *latestRecord) (newer, older *versionRecord, err error) {
+	if latest != nil && latest.Only && latest.order() == o {
+		return nil, nil, nil // the key's only version
+	}
 	vk := versionKey(bucket, key, o)
 	pfx := versionPrefix(bucket, key)
 	for _, reverse := range []bool{true, false} {
+		if reverse && latest != nil && latest.order().cmp(o) <= 0 {
+			continue
+		}
 		rec, err := adjacent(txn, pfx, vk, reverse)
 		if err != nil {
 			return nil, nil, err
@@ -61,35 +73,36 @@ func ncKey(bucket, key string, since int64, o order) []byte {
 }
 
 // linkVersion records version rec (just written) in the noncurrent index,
-// and re-keys its older neighbour, which is now noncurrent since rec.
-func linkVersion(txn *badger.Txn, bucket, key string, rec *versionRecord) error {
+// and re-keys its older neighbour, which is now noncurrent since rec. It
+// reports whether rec has an older version. latest: as for neighbours.
+func linkVersion(txn *badger.Txn, bucket, key string, rec *versionRecord, latest *latestRecord) (hasOlder bool, err error) {
 	o := rec.order()
-	newer, older, err := neighbours(txn, bucket, key, o)
+	newer, older, err := neighbours(txn, bucket, key, o, latest)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if newer != nil {
 		if err := txn.Set(ncKey(bucket, key, newer.ModTime, o), nil); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if older != nil {
 		if newer != nil {
 			if err := txn.Delete(ncKey(bucket, key, newer.ModTime, older.order())); err != nil {
-				return err
+				return false, err
 			}
 		}
-		return txn.Set(ncKey(bucket, key, rec.ModTime, older.order()), nil)
+		return true, txn.Set(ncKey(bucket, key, rec.ModTime, older.order()), nil)
 	}
-	return nil
+	return false, nil
 }
 
 // unlinkVersion removes version rec (about to be removed) from the
 // noncurrent index and re-keys its older neighbour to the newer one (or
-// drops its entry when it becomes the latest).
-func unlinkVersion(txn *badger.Txn, bucket, key string, rec *versionRecord) error {
+// drops its entry when it becomes the latest). latest: as for neighbours.
+func unlinkVersion(txn *badger.Txn, bucket, key string, rec *versionRecord, latest *latestRecord) error {
 	o := rec.order()
-	newer, older, err := neighbours(txn, bucket, key, o)
+	newer, older, err := neighbours(txn, bucket, key, o, latest)
 	if err != nil {
 		return err
 	}
@@ -152,7 +165,8 @@ func newestVersion(txn *badger.Txn, bucket, key string) (*latestRecord, error) {
 	}
 	it.Next()
 	l := rec.latest()
-	l.Sole = rec.DeleteMarker && !it.Valid()
+	l.Only = !it.Valid()
+	l.Sole = rec.DeleteMarker && l.Only
 	if err := loadTags(txn, bucket, key, rec.order(), &l.Tags); err != nil {
 		return nil, err
 	}

@@ -199,7 +199,7 @@ func (s *Store) prepareVersion(bucket, key, versionID string, null bool, mod tim
 	return nv, nil
 }
 
-// commit runs commitVersion in a transaction (retrying on conflicts) and
+// commit runs commitVersion in a group-committed transaction and
 // removes the data files it made unreferenced. A stale pinned null version is
 // not stored: errStale, which callers treat as success after removing the
 // version's own data.
@@ -207,7 +207,7 @@ func (s *Store) commit(ctx context.Context, nv *newVersion) error {
 	s.gate.RLock()
 	defer s.gate.RUnlock()
 	var garbage []string
-	err := s.update(ctx, nv.cond.given(), func(txn *badger.Txn) error {
+	err := s.groupUpdate(ctx, nv.cond.given(), func(txn *badger.Txn) error {
 		var err error
 		garbage, err = commitVersion(txn, nv)
 		return err

@@ -50,6 +50,10 @@ type latestRecord struct {
 	Tags map[string]string `json:"t,omitempty"`
 	// Sole: a delete marker that is the key's only version ('M').
 	Sole bool `json:"o,omitempty"`
+	// Only: this version is the key's only one, so replacing or removing
+	// it needs no neighbour search. False also means unknown (records
+	// written before the field existed).
+	Only bool `json:"so,omitempty"`
 	// ContentType and UserMeta of the latest version, for listings that
 	// return metadata, when HasMeta. Records written before these fields
 	// existed, and versions whose metadata exceeds maxLatestMeta, lack

@@ -121,6 +121,9 @@ type Store struct {
 	// exclusively, so no write can slip into a bucket being deleted.
 	gate sync.RWMutex
 
+	committer *committer // group commit of versions (groupcommit.go)
+	buckets   bucketCache
+
 	inflightMu sync.Mutex
 	inflight   map[string]struct{} // data files written but not yet committed
 
@@ -161,6 +164,8 @@ func Open(cfg Config) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: upgrade metadata: %w", err)
 	}
+	s.committer = newCommitter()
+	go s.runCommitter()
 	ctx, cancel := context.WithCancel(context.Background())
 	s.bgCancel = cancel
 	s.bg.Add(1)
@@ -207,6 +212,7 @@ func (s *Store) Close() error {
 	s.bgCancel()
 	s.bg.Wait()
 	s.ops.Wait()
+	s.stopCommitter()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store: close metadata: %w", err)
 	}
