@@ -30,6 +30,10 @@ type attrs struct {
 	ctime time.Time
 	atime time.Time
 	etag  string
+	// stored is the attribute metadata the object carries on the server
+	// (the keys meta renders), nil when unknown. A change whose rendering
+	// equals it is not written (touch within the second of a create).
+	stored Meta
 }
 
 // kind returns the file-type bits.
@@ -97,7 +101,39 @@ func (c *Config) attrsFromObject(info ObjectInfo, kind uint32) attrs {
 	if a.kind() == syscall.S_IFDIR {
 		a.size = 4096
 	}
+	if info.HasMeta {
+		a.stored = storedAttrMeta(m)
+	}
 	return a
+}
+
+// storedAttrMeta returns the attribute keys of m (those meta renders).
+func storedAttrMeta(m Meta) Meta {
+	out := Meta{}
+	for _, k := range []string{metaMode, metaUID, metaGID, metaMtime, metaCtime} {
+		if v, ok := m[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// metaUnchanged reports whether the server already stores what meta
+// renders, so that writing it again would change nothing.
+func (a attrs) metaUnchanged() bool {
+	if a.stored == nil {
+		return false
+	}
+	m := a.meta()
+	if len(m) != len(a.stored) {
+		return false
+	}
+	for k, v := range m {
+		if a.stored[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // meta renders the attributes as object metadata in s3fs's form.

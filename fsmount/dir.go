@@ -22,7 +22,16 @@ type dirNode struct {
 	lmu      sync.Mutex
 	listing  map[string]*listedEntry // last listing, nil when none
 	listedAt time.Time
+	// absent holds names the server did not have when last asked, and
+	// when, so that the lookups that precede a create (the kernel looks
+	// an O_EXCL name up again) cost one probe, not two. Guarded by lmu;
+	// dropped with the listing on every change in the directory.
+	absent map[string]time.Time
+	gen    uint64 // counts invalidations, so a slow probe cannot undo one
 }
+
+// maxAbsent bounds a directory's remembered missing names.
+const maxAbsent = 4096
 
 var (
 	_ fs.NodeLookuper    = (*dirNode)(nil)
@@ -53,7 +62,43 @@ func (d *dirNode) OnForget() {}
 func (d *dirNode) invalidate() {
 	d.lmu.Lock()
 	d.listing = nil
+	d.absent = nil
+	d.gen++
 	d.lmu.Unlock()
+}
+
+func (d *dirNode) generation() uint64 {
+	d.lmu.Lock()
+	defer d.lmu.Unlock()
+	return d.gen
+}
+
+// noteAbsent remembers that the server has no entry name, for AttrTTL,
+// unless the directory changed since gen.
+func (d *dirNode) noteAbsent(name string, gen uint64) {
+	ttl := d.fsys.cfg.AttrTTL
+	if ttl <= 0 {
+		return
+	}
+	d.lmu.Lock()
+	defer d.lmu.Unlock()
+	if d.gen != gen {
+		return
+	}
+	if len(d.absent) >= maxAbsent {
+		for n, t := range d.absent {
+			if time.Since(t) >= ttl {
+				delete(d.absent, n)
+			}
+		}
+		if len(d.absent) >= maxAbsent {
+			d.absent = nil
+		}
+	}
+	if d.absent == nil {
+		d.absent = map[string]time.Time{}
+	}
+	d.absent[name] = time.Now()
 }
 
 // invalidateParent drops the listing cache of the node's directory.
@@ -125,11 +170,17 @@ func (d *dirNode) keepAlive(ctx context.Context) syscall.Errno {
 	return d.putMarker(ctx, prefix, a)
 }
 
-// cached answers a lookup from a fresh listing: the entry, whether it
-// exists, and whether the listing was fresh at all.
+// cached answers a lookup from a fresh listing or a recent miss: the
+// entry, whether it exists, and whether the answer was fresh at all.
 func (d *dirNode) cached(name string) (*listedEntry, bool, bool) {
 	d.lmu.Lock()
 	defer d.lmu.Unlock()
+	if t, ok := d.absent[name]; ok {
+		if time.Since(t) < d.fsys.cfg.AttrTTL {
+			return nil, false, true
+		}
+		delete(d.absent, name)
+	}
 	if d.listing == nil || time.Since(d.listedAt) >= d.fsys.listTTL() {
 		return nil, false, false
 	}
@@ -181,12 +232,16 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		}
 	}
 	if !fresh {
+		gen := d.generation()
 		var errno syscall.Errno
 		e, errno = d.probe(ctx, name)
 		if errno != 0 {
 			return nil, errno
 		}
 		exists = e != nil
+		if !exists {
+			d.noteAbsent(name, gen)
+		}
 	}
 	if !exists {
 		return nil, syscall.ENOENT

@@ -236,14 +236,16 @@ func (n *fileNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAt
 	} else if metaChanged {
 		key, ok := n.objectKey()
 		if ok {
+			meta := n.getAttr().meta()
 			cctx, cancel := n.fsys.opCtx(ctx)
-			info, err := n.fsys.bucket.Copy(cctx, key, key, n.getAttr().meta())
+			info, err := n.fsys.bucket.Copy(cctx, key, key, meta)
 			cancel()
 			if err != nil {
 				return n.fsys.errnoOf("setattr", err)
 			}
 			n.mu.Lock()
 			n.attr.etag = info.ETag
+			n.attr.stored = storedAttrMeta(meta)
 			n.fetched = time.Now()
 			n.mu.Unlock()
 		}
@@ -253,11 +255,15 @@ func (n *fileNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAt
 	return 0
 }
 
-// applyAttrChanges copies mode/owner/time changes into the attributes.
+// applyAttrChanges copies mode/owner/time changes into the attributes and
+// reports whether the object's metadata must be rewritten: not when the
+// server already stores the same rendering (times are stored in whole
+// seconds, so touching a file in the second it was written changes
+// nothing there).
 func (n *fileNode) applyAttrChanges(in *fuse.SetAttrIn) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return applyAttrChanges(&n.attr, in)
+	return applyAttrChanges(&n.attr, in) && !n.attr.metaUnchanged()
 }
 
 func applyAttrChanges(a *attrs, in *fuse.SetAttrIn) bool {
@@ -486,6 +492,12 @@ func (n *fileNode) commitLocked(ctx context.Context) error {
 	meta := a.meta()
 	// A write made under an exclusive lock carries its fencing token.
 	ctx = withFencing(ctx, n.fsys.fencingToken(key))
+	// A streamed upload that was started without the times keeps them
+	// out of the object unless they were set explicitly.
+	stored := storedAttrMeta(meta)
+	if st.dirty && st.stream != nil && !st.stream.fullMeta && !st.metaDirty {
+		stored = nil
+	}
 	var info ObjectInfo
 	var err error
 	switch {
@@ -505,6 +517,7 @@ func (n *fileNode) commitLocked(ctx context.Context) error {
 	st.dirty, st.metaDirty, st.streamEligible = false, false, false
 	n.mu.Lock()
 	n.attr.etag = info.ETag
+	n.attr.stored = stored
 	n.fetched = time.Now()
 	n.mu.Unlock()
 	invalidateParent(&n.Inode)

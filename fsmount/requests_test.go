@@ -1,0 +1,164 @@
+package fsmount
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// calls snapshots a MemBucket's request counts.
+func calls(b *MemBucket) map[string]int {
+	out := map[string]int{}
+	for _, op := range []string{"stat", "list", "put", "copy", "get", "delete"} {
+		out[op] = b.CallCount(op)
+	}
+	return out
+}
+
+// requestsSince returns the requests made since before, by operation.
+func requestsSince(b *MemBucket, before map[string]int) map[string]int {
+	out := map[string]int{}
+	for op, n := range calls(b) {
+		if d := n - before[op]; d != 0 {
+			out[op] = d
+		}
+	}
+	return out
+}
+
+// TestCreateRequests pins the requests that creating a small file costs:
+// one probe of the new name (HEAD and a one-key listing) however often
+// the kernel looks it up, and one PUT that carries data and attributes.
+func TestCreateRequests(t *testing.T) {
+	b := NewMemBucket()
+	dir, _ := testMount(t, b, func(c *Config) { c.AttrTTL = time.Minute })
+	if err := os.Mkdir(filepath.Join(dir, "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("four kilobytes, give or take")
+
+	t.Run("cp", func(t *testing.T) {
+		p := filepath.Join(dir, "d", "new")
+		before := calls(b)
+		// cp: stat the destination, then create it exclusively (the
+		// kernel looks an O_EXCL name up again), write, close.
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Fatalf("stat of a new name: %v", err)
+		}
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Write(data); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		got := requestsSince(b, before)
+		want := map[string]int{"stat": 1, "list": 1, "put": 1}
+		if len(got) != len(want) || got["stat"] != 1 || got["list"] != 1 || got["put"] != 1 {
+			t.Fatalf("requests %v, want %v", got, want)
+		}
+		body, meta := mustObject(t, b, "d/new")
+		if string(body) != string(data) || meta["mode"] != strconv.Itoa(syscall.S_IFREG|0o600) {
+			t.Fatalf("object %q %v", body, meta)
+		}
+	})
+
+	t.Run("touch", func(t *testing.T) {
+		p := filepath.Join(dir, "d", "touched")
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Fatalf("stat of a new name: %v", err)
+		}
+		before := calls(b)
+		// touch: open, move the descriptor (dup2 + close: a flush), set
+		// the times to now, close.
+		fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CREAT|unix.O_NONBLOCK, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fd2, err := unix.Dup(fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unix.Close(fd)
+		if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, []unix.Timespec{{Nsec: unix.UTIME_NOW}, {Nsec: unix.UTIME_NOW}}, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Close(fd2); err != nil {
+			t.Fatal(err)
+		}
+		got := requestsSince(b, before)
+		// The flush of the moved descriptor uploads the empty file; the
+		// times land in the same second, so nothing is copied unless the
+		// second turned in between.
+		if got["put"] != 1 || got["copy"] > 1 || got["stat"] != 0 || got["list"] != 0 {
+			t.Fatalf("requests %v", got)
+		}
+		if body, _ := mustObject(t, b, "d/touched"); len(body) != 0 {
+			t.Fatalf("touched file holds %q", body)
+		}
+	})
+
+	t.Run("chmod", func(t *testing.T) {
+		p := filepath.Join(dir, "d", "new")
+		before := calls(b)
+		if err := os.Chmod(p, 0o600); err != nil { // unchanged
+			t.Fatal(err)
+		}
+		if got := requestsSince(b, before); got["copy"] != 0 {
+			t.Fatalf("chmod to the same mode: %v", got)
+		}
+		if err := os.Chmod(p, 0o640); err != nil {
+			t.Fatal(err)
+		}
+		if got := requestsSince(b, before); got["copy"] != 1 {
+			t.Fatalf("chmod: %v", got)
+		}
+		if _, meta := mustObject(t, b, "d/new"); meta["mode"] != strconv.Itoa(syscall.S_IFREG|0o640) {
+			t.Fatalf("mode after chmod: %v", meta)
+		}
+		// Times that differ from the stored seconds are written.
+		old := time.Unix(1_600_000_000, 0)
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+		if _, meta := mustObject(t, b, "d/new"); meta["mtime"] != "1600000000" {
+			t.Fatalf("mtime after utimens: %v", meta)
+		}
+	})
+}
+
+// TestMissingNameSeenAfterTTL checks that a remembered miss expires: an
+// object created behind the mount's back appears one TTL later.
+func TestMissingNameSeenAfterTTL(t *testing.T) {
+	b := NewMemBucket()
+	ttl := 200 * time.Millisecond
+	dir, _ := testMount(t, b, func(c *Config) { c.AttrTTL = ttl })
+	p := filepath.Join(dir, "later")
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Fatalf("stat: %v", err)
+	}
+	b.PutBytes("later", []byte("x"), nil)
+	time.Sleep(2 * ttl)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("object written through S3 not seen after the TTL: %v", err)
+	}
+	// A name created through the mount is never answered from the miss.
+	q := filepath.Join(dir, "mine")
+	if _, err := os.Stat(q); !os.IsNotExist(err) {
+		t.Fatalf("stat: %v", err)
+	}
+	if err := os.WriteFile(q, []byte("y"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(q); err != nil {
+		t.Fatalf("created file: %v", err)
+	}
+}
