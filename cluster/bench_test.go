@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/bucketdb/bucketdb/store"
 )
@@ -90,4 +91,39 @@ func startBenchNodes(b *testing.B, n int) []*Node {
 		b.Fatal(err)
 	}
 	return nodes
+}
+
+// BenchmarkHTTPRPC is one replica call over the real HTTP transport (both
+// ends in this process, 16 callers): what each RPC of a replicated request
+// costs in CPU.
+func BenchmarkHTTPRPC(b *testing.B) {
+	a, _ := startHTTPNode(b, "a", "s3cret", nil)
+	c, _ := startHTTPNode(b, "c", "s3cret", []string{a.cfg.GossipAddr})
+	ctx := context.Background()
+	if err := c.st.CreateBucket(ctx, "b"); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := c.st.PutObject(ctx, "b", "k", bytes.NewReader([]byte("v")), 1, store.PutOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	m, ok := a.reg.get("c")
+	for i := 0; !ok && i < 100; i++ {
+		time.Sleep(50 * time.Millisecond)
+		m, ok = a.reg.get("c")
+	}
+	if !ok {
+		b.Fatal("c never joined")
+	}
+	r := a.tr.To(m)
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			info, _, err := r.Get(ctx, GetRequest{Bucket: "b", Key: "k", Head: true})
+			if err != nil || info.Size != 1 {
+				b.Error(info, err)
+				return
+			}
+		}
+	})
 }

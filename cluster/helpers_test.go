@@ -21,7 +21,7 @@ type testCluster struct {
 	cfgs   []Config
 }
 
-func openStore(t *testing.T, dir string) *store.Store {
+func openStore(t testing.TB, dir string) *store.Store {
 	t.Helper()
 	cfg := store.DefaultConfig(dir)
 	cfg.NoSync = true

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 )
 
 // freePort returns a loopback address nobody listens on right now.
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -29,13 +30,16 @@ func freePort(t *testing.T) string {
 
 // startHTTPNode runs a node with the real HTTP transport and gossip on
 // loopback.
-func startHTTPNode(t *testing.T, id, secret string, join []string) (*Node, *httptest.Server) {
+func startHTTPNode(t testing.TB, id, secret string, join []string) (*Node, *httptest.Server) {
 	t.Helper()
 	dir := t.TempDir()
 	st := openStore(t, filepath.Join(dir, "store"))
 	var nd *Node
+	var once sync.Once
+	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		nd.Handler().ServeHTTP(w, r)
+		once.Do(func() { h = nd.Handler() })
+		h.ServeHTTP(w, r)
 	}))
 	cfg := DefaultConfig()
 	cfg.NodeID, cfg.DataDir, cfg.Secret = id, filepath.Join(dir, "cluster"), secret

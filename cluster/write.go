@@ -22,9 +22,20 @@ const (
 
 var errStalled = errors.New("cluster: replica stalled")
 
-// commitGrace is how long a coordinator that has W prepared replicas still
-// waits for the others before committing.
+// commitGrace is how long a coordinator that has W prepared (or committed)
+// replicas still waits for the others, for mutations that replicas cannot
+// order among themselves yet (tag changes of one version). Other writes are
+// answered as soon as W replicas committed: the rest commit in the
+// background, and a quorum read overlaps the W that did.
 const commitGrace = 100 * time.Millisecond
+
+// graceFor is the commitGrace of a mutation kind (0: none).
+func graceFor(kind string) time.Duration {
+	if kind == opTags {
+		return commitGrace
+	}
+	return 0
+}
 
 // chunk is a piece of a body shared by the replicas' queues; full-size
 // chunks go back to a pool once every queue that took one wrote it.
@@ -294,10 +305,10 @@ func (n *Node) mutate(ctx context.Context, req PrepareRequest, body io.Reader, t
 			decided = true
 		}
 	}
-	if ferr == nil && len(prepared) >= p.w && pending > 0 {
+	if ferr == nil && len(prepared) >= p.w && pending > 0 && graceFor(req.Kind) > 0 {
 		// Healthy replicas answer within moments: give them a short grace
 		// so they commit with the others instead of in the background.
-		grace := time.NewTimer(commitGrace)
+		grace := time.NewTimer(graceFor(req.Kind))
 	wait:
 		for pending > 0 {
 			select {
@@ -373,7 +384,7 @@ func (n *Node) mutate(ctx context.Context, req PrepareRequest, body io.Reader, t
 	outstanding, oks := len(prepared), 0
 	var grace <-chan time.Time
 collect:
-	for outstanding > 0 {
+	for outstanding > 0 && (oks < p.w || graceFor(req.Kind) > 0) {
 		select {
 		case r := <-cch:
 			outstanding--
@@ -387,7 +398,7 @@ collect:
 				failed = append(failed, r.m)
 			}
 			if oks >= p.w && grace == nil && outstanding > 0 {
-				t := time.NewTimer(commitGrace)
+				t := time.NewTimer(graceFor(req.Kind))
 				defer t.Stop()
 				grace = t.C
 			}
