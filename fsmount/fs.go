@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
 )
 
 // Config configures a file system. Start from DefaultConfig.
@@ -44,6 +46,11 @@ type Config struct {
 	CacheBlocks int
 	// MaxReadAhead is the largest read-ahead window, in blocks.
 	MaxReadAhead int
+	// KernelReadAhead is the kernel's read-ahead for the mount (bytes; the
+	// mount's read_ahead_kb in /sys/class/bdi, set when writable). The
+	// kernel's default, 128 KiB, cuts sequential reads into 128 KiB
+	// requests; larger ones need fewer round trips. 0 leaves it alone.
+	KernelReadAhead int64
 	// OpTimeout bounds one metadata request attempt.
 	OpTimeout time.Duration
 	// LockTTL is the lease of a cluster lock taken for flock/fcntl; it is
@@ -69,6 +76,7 @@ func DefaultConfig() Config {
 		BlockSize:         2 << 20,
 		CacheBlocks:       48,
 		MaxReadAhead:      8,
+		KernelReadAhead:   4 << 20,
 		OpTimeout:         2 * time.Minute,
 		LockTTL:           30 * time.Second,
 	}
@@ -82,7 +90,7 @@ func (c *Config) validate() error {
 		return fmt.Errorf("fsmount: prefix %q must end in /", c.Prefix)
 	case c.PartSize < 5<<20:
 		return fmt.Errorf("fsmount: part size %d below 5 MiB", c.PartSize)
-	case c.UploadConcurrency < 1, c.BlockSize < 4096, c.CacheBlocks < 2, c.MaxReadAhead < 0:
+	case c.UploadConcurrency < 1, c.BlockSize < 4096, c.CacheBlocks < 2, c.MaxReadAhead < 0, c.KernelReadAhead < 0:
 		return errors.New("fsmount: invalid concurrency or cache settings")
 	case c.AttrTTL < 0:
 		return errors.New("fsmount: negative attribute TTL")
@@ -185,7 +193,27 @@ func (f *FS) Mount(dir string, mo MountOptions) (*fuse.Server, error) {
 	if f.cfg.ReadOnly {
 		opts.MountOptions.Options = append(opts.MountOptions.Options, "ro")
 	}
-	return fs.Mount(dir, f.root, opts)
+	srv, err := fs.Mount(dir, f.root, opts)
+	if err != nil {
+		return nil, err
+	}
+	if f.cfg.KernelReadAhead > 0 {
+		if err := setKernelReadAhead(dir, f.cfg.KernelReadAhead); err != nil {
+			f.log.Debug("kernel read-ahead unchanged", "err", err)
+		}
+	}
+	return srv, nil
+}
+
+// setKernelReadAhead sets the read-ahead of the mount's backing device
+// info (only root may; others keep the kernel's default).
+func setKernelReadAhead(dir string, bytes int64) error {
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return err
+	}
+	p := fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", unix.Major(st.Dev), unix.Minor(st.Dev))
+	return os.WriteFile(p, []byte(strconv.FormatInt(bytes>>10, 10)), 0)
 }
 
 // FlushAll uploads every file with unsaved changes (used before unmount).
