@@ -28,7 +28,17 @@ type dirNode struct {
 	// dropped with the listing on every change in the directory.
 	absent map[string]time.Time
 	gen    uint64 // counts invalidations, so a slow probe cannot undo one
+	// served counts the lookups the current listing answered (lmu). A
+	// listing that answered many and expired moments ago is being
+	// scanned (ls -l, find, rsync of a large directory outlasting the
+	// TTL): it is listed again rather than probed name by name.
+	served int
+	relist sync.Mutex // one re-listing at a time
 }
+
+// scanLookups is how many lookups a listing must have answered before its
+// expiry triggers a re-listing instead of per-name probes.
+const scanLookups = 64
 
 // maxAbsent bounds a directory's remembered missing names.
 const maxAbsent = 4096
@@ -185,7 +195,29 @@ func (d *dirNode) cached(name string) (*listedEntry, bool, bool) {
 		return nil, false, false
 	}
 	e, ok := d.listing[name]
+	d.served++
 	return e, ok, true
+}
+
+// scanning reports whether the directory's expired listing was answering
+// a scan (see dirNode.served).
+func (d *dirNode) scanning() bool {
+	d.lmu.Lock()
+	defer d.lmu.Unlock()
+	return d.listing != nil && d.served >= scanLookups && time.Since(d.listedAt) < 4*d.fsys.listTTL()
+}
+
+// relistForScan lists the directory again for a scan in progress (one
+// caller lists; concurrent ones wait and use its listing).
+func (d *dirNode) relistForScan(ctx context.Context) {
+	d.relist.Lock()
+	defer d.relist.Unlock()
+	d.lmu.Lock()
+	fresh := d.listing != nil && time.Since(d.listedAt) < d.fsys.listTTL()
+	d.lmu.Unlock()
+	if !fresh {
+		d.list(ctx)
+	}
 }
 
 // localChild returns the child's file node if it has changes not yet on
@@ -226,6 +258,10 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		return &fn.Inode, 0
 	}
 	e, exists, fresh := d.cached(name)
+	if !fresh && d.scanning() {
+		d.relistForScan(ctx)
+		e, exists, fresh = d.cached(name)
+	}
 	if !fresh {
 		if ch, ok := d.revalidateDir(ctx, name, out); ok {
 			return ch, 0
@@ -415,7 +451,7 @@ func (d *dirNode) list(ctx context.Context) (map[string]*listedEntry, syscall.Er
 		d.mu.Unlock()
 	}
 	d.lmu.Lock()
-	d.listing, d.listedAt = m, time.Now()
+	d.listing, d.listedAt, d.served = m, time.Now(), 0
 	d.lmu.Unlock()
 	return m, 0
 }

@@ -25,7 +25,15 @@
 //     metadata=true extension (minio-go's WithMetadata) so that `ls -l` of N
 //     files costs no HEAD requests; against a server that returns no
 //     metadata in listings, each entry is HEADed instead. A listing answers
-//     lookups for max(--attr-ttl, 1s).
+//     lookups for max(--attr-ttl, 1s); once it answered many lookups (a
+//     scan such as ls -l of a large directory that outlasts it), its
+//     expiry lists the directory again rather than probing each name. A
+//     name the server did not have is remembered as missing for
+//     --attr-ttl (forgotten on any change in the directory), so the
+//     kernel's second lookup before an O_EXCL create costs nothing.
+//     S3Bucket sends ListObjectsV2 itself: it requests the next page as
+//     soon as a page arrived and parses pages with a small scanner
+//     (s3list.go), several times faster than encoding/xml.
 //   - A file is an object. Attributes are stored as s3fs stores them:
 //     x-amz-meta-mode (decimal st_mode including the file-type bits),
 //     x-amz-meta-uid, x-amz-meta-gid, x-amz-meta-mtime and -ctime (decimal
@@ -116,7 +124,10 @@
 // adaptive read-ahead: the window doubles while a file is read
 // sequentially, up to Config.MaxReadAhead blocks, and collapses on random
 // access. A read that finds the object changed re-reads its attributes and
-// retries with the new version.
+// retries with the new version. The mount raises the kernel's read-ahead
+// for itself (read_ahead_kb of its bdi, Config.KernelReadAhead, when
+// running as root), so sequential reads arrive as 1 MiB requests instead
+// of 128 KiB ones.
 //
 // Writes of every kind (sequential, random, append, truncate, holes) go to
 // a sparse staging file per open dirty file in --cache-dir, unlinked at
@@ -125,7 +136,9 @@
 // If-Match at upload time) or are zeros past a truncation. All descriptors
 // of a file share its staging, so they see each other's writes. On flush
 // (every close), fsync and before rename the file is uploaded: one PUT up
-// to Config.PartSize, parallel multipart parts above. A writer that writes
+// to Config.PartSize, parallel multipart parts above (a chmod, chown or
+// utimens that would store the values the server already holds, such as
+// touch in the second of a write, sends nothing). A writer that writes
 // sequentially from offset 0 streams: each full part is uploaded while it
 // writes, at most Config.UploadConcurrency in flight (the writer waits
 // beyond that), and its bytes are released from the staging file, so a

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -160,5 +162,64 @@ func TestMissingNameSeenAfterTTL(t *testing.T) {
 	}
 	if _, err := os.Stat(q); err != nil {
 		t.Fatalf("created file: %v", err)
+	}
+}
+
+// TestScanOutlastingListing checks that a scan of a large directory that
+// outlasts the listing's lifetime lists the directory again instead of
+// probing each name (two requests per entry).
+func TestScanOutlastingListing(t *testing.T) {
+	b := NewMemBucket()
+	const n = 300
+	for i := range n {
+		b.PutBytes("big/f"+strconv.Itoa(i), []byte("x"), Meta{"mode": "33188"})
+	}
+	dir, fsys := testMount(t, b, func(c *Config) { c.AttrTTL = 50 * time.Millisecond })
+	ents, err := os.ReadDir(filepath.Join(dir, "big"))
+	if err != nil || len(ents) != n {
+		t.Fatalf("readdir: %d entries, %v", len(ents), err)
+	}
+	time.Sleep(fsys.listTTL() + 100*time.Millisecond) // the listing expired
+	var mu sync.Mutex
+	got := map[string]int{}
+	b.SetFail(func(op, key string) error {
+		// Requests for the entries (the listing of big/, HEADs of big/f*),
+		// and a few for big itself as the path walk revalidates it.
+		if strings.HasPrefix(key, "big/") {
+			mu.Lock()
+			got[op+" "+strings.TrimRight(key, "0123456789")]++
+			mu.Unlock()
+		}
+		return nil
+	})
+	defer b.SetFail(nil)
+	for _, e := range ents {
+		if _, err := os.Lstat(filepath.Join(dir, "big", e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got["stat big/f"] != 0 || got["list big/"] == 0 || got["list big/"] > n/4 {
+		t.Fatalf("lstat of %d entries after the listing expired: %v", n, got)
+	}
+}
+
+// TestKernelReadAhead checks that the mount raises the kernel's
+// read-ahead (the tests run as root, who may), so that sequential reads
+// reach the mount as large requests rather than 128 KiB ones.
+func TestKernelReadAhead(t *testing.T) {
+	dir, _ := testMount(t, NewMemBucket(), func(c *Config) { c.KernelReadAhead = 2 << 20 })
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	p := "/sys/class/bdi/" + strconv.Itoa(int(unix.Major(st.Dev))) + ":" + strconv.Itoa(int(unix.Minor(st.Dev))) + "/read_ahead_kb"
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(b)); got != "2048" {
+		t.Fatalf("%s = %s, want 2048", p, got)
 	}
 }

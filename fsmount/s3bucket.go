@@ -273,45 +273,6 @@ func (b *S3Bucket) Stat(ctx context.Context, key string) (ObjectInfo, error) {
 	return info, err
 }
 
-// List implements Bucket. A failure mid-listing resumes after the
-// greatest key delivered: a page is fetched whole before any of it is
-// delivered, and minio-go delivers a page's common prefixes after its
-// objects, so they may sort before keys already delivered.
-func (b *S3Bucket) List(ctx context.Context, opts ListOptions, fn func(ListEntry) bool) error {
-	after := opts.StartAfter
-	stopped := false
-	return b.do(ctx, "list", func(ctx context.Context, i int) error {
-		if stopped {
-			return nil
-		}
-		lctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		resume := after
-		for o := range b.clients[i].ListObjectsIter(lctx, b.cfg.Bucket, minio.ListObjectsOptions{
-			Prefix:       opts.Prefix,
-			Recursive:    opts.Delimiter == "",
-			StartAfter:   resume,
-			WithMetadata: opts.WithMeta,
-			MaxKeys:      opts.PageSize,
-		}) {
-			if o.Err != nil {
-				return o.Err
-			}
-			if resume != "" && o.Key <= resume {
-				continue // replayed after a retry
-			}
-			e := ListEntry{ObjectInfo: infoFromMinio(o, false)}
-			e.IsPrefix = opts.Delimiter != "" && strings.HasSuffix(o.Key, opts.Delimiter) && o.ETag == "" && o.LastModified.IsZero()
-			after = max(after, o.Key)
-			if !fn(e) {
-				stopped = true
-				return nil
-			}
-		}
-		return nil
-	})
-}
-
 // Get implements Bucket.
 func (b *S3Bucket) Get(ctx context.Context, key string, off, n int64, etag string) (io.ReadCloser, error) {
 	opts := minio.GetObjectOptions{}
