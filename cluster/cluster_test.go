@@ -689,3 +689,64 @@ func TestUploadAcrossJoin(t *testing.T) {
 		t.Fatalf("completed object on %d nodes", got)
 	}
 }
+
+// Tag changes carry the coordinator's clock: a replica that missed one is
+// outvoted on read, repaired, and never undoes a newer change it already
+// holds when an older one arrives late.
+func TestTagChangesOrderedAndHealed(t *testing.T) {
+	tc := startCluster(t, 3)
+	ctx := context.Background()
+	mustCreate(t, tc.nodes[0], "b")
+	v := put(t, tc.nodes[0], "b", "k", "x")
+	if _, err := tc.nodes[0].SetObjectTags(ctx, "b", "k", "", map[string]string{"v": "1"}); err != nil {
+		t.Fatal(err)
+	}
+	tc.stop(2)
+	if _, err := tc.nodes[0].SetObjectTags(ctx, "b", "k", "", map[string]string{"v": "2"}); err != nil {
+		t.Fatal(err)
+	}
+	tc.restart(2)
+	// Node 2 asks itself first: it must not answer with its stale tags.
+	for i := range 3 {
+		h, err := tc.nodes[2].HeadObject(ctx, "b", "k", store.GetOptions{})
+		if err != nil || h.Tags["v"] != "2" {
+			t.Fatalf("read %d through the stale node: tags %v, %v", i, h.Tags, err)
+		}
+	}
+	waitFor(t, "tag repair", func() bool {
+		vs := tc.localVersions(2, "b", "k")
+		return len(vs) == 1 && vs[0].TagsStamp > 0 && tc.localTags(t, 2, "b", "k")["v"] == "2"
+	})
+	// A stale change arriving late is ignored by a replica.
+	st := tc.nodes[1].st
+	cur, err := st.HeadObject(ctx, "b", "k", store.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SetObjectTagsAt(ctx, "b", "k", internalOf(v), map[string]string{"v": "old"}, cur.TagsStamp-1); err != nil {
+		t.Fatal(err)
+	}
+	if got := tc.localTags(t, 1, "b", "k"); got["v"] != "2" {
+		t.Fatalf("a late older change replaced the tags: %v", got)
+	}
+	// Tag removal is a change like any other.
+	if _, err := tc.nodes[1].SetObjectTags(ctx, "b", "k", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		h, err := tc.nodes[i].HeadObject(ctx, "b", "k", store.GetOptions{})
+		if err != nil || len(h.Tags) != 0 {
+			t.Fatalf("node %d after removal: tags %v, %v", i, h.Tags, err)
+		}
+	}
+}
+
+// localTags returns the tags of key's latest version in node i's store.
+func (tc *testCluster) localTags(t *testing.T, i int, bucket, key string) map[string]string {
+	t.Helper()
+	h, err := tc.nodes[i].st.HeadObject(context.Background(), bucket, key, store.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.Tags
+}

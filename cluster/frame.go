@@ -158,16 +158,17 @@ type wirePut struct {
 	ModTime    time.Time        `json:",omitzero"`
 	ETag       string           `json:",omitempty"`
 	Parts      []store.PartInfo `json:",omitempty"`
+	TagsStamp  uint64           `json:",omitempty"`
 }
 
 func toWirePut(o store.PutOptions) wirePut {
 	return wirePut{VersionID: o.VersionID, Null: o.Null, Meta: o.Meta, ContentMD5: o.ContentMD5,
-		Cond: o.Cond, ModTime: o.ModTime, ETag: o.ETag, Parts: o.Parts}
+		Cond: o.Cond, ModTime: o.ModTime, ETag: o.ETag, Parts: o.Parts, TagsStamp: o.TagsStamp}
 }
 
 func (w wirePut) options() store.PutOptions {
 	return store.PutOptions{VersionID: w.VersionID, Null: w.Null, Meta: w.Meta, ContentMD5: w.ContentMD5,
-		Cond: w.Cond, ModTime: w.ModTime, ETag: w.ETag, Parts: w.Parts}
+		Cond: w.Cond, ModTime: w.ModTime, ETag: w.ETag, Parts: w.Parts, TagsStamp: w.TagsStamp}
 }
 
 // wirePart is store.PartOptions without its function field.

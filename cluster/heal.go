@@ -419,7 +419,11 @@ func (n *Node) reconcile(ctx context.Context, bucket, key string, src, dst Membe
 		}
 	}
 	for _, d := range have {
-		if _, ok := dstVers[d.ID]; ok {
+		if dd, ok := dstVers[d.ID]; ok {
+			if dd.TagsStamp < d.TagsStamp && !n.copyTags(ctx, src, dst, bucket, key, d) {
+				*backlog++
+				all = false
+			}
 			continue
 		}
 		if dstTombs[d.ID] {
@@ -441,6 +445,24 @@ func (n *Node) reconcile(ctx context.Context, bucket, key string, src, dst Membe
 		}
 	}
 	return all
+}
+
+// copyTags gives dst's copy of version d the newer tags src holds (with
+// their stamp, so a change dst received meanwhile is not undone).
+func (n *Node) copyTags(ctx context.Context, src, dst Member, bucket, key string, d Digest) bool {
+	cctx, cancel := n.rpcCtx(ctx, 0)
+	defer cancel()
+	info, _, err := n.replica(src).Get(cctx, GetRequest{Bucket: bucket, Key: key, Opts: store.GetOptions{VersionID: d.ID}, Head: true})
+	if err != nil {
+		return errors.Is(err, store.ErrNoSuchVersion) // gone meanwhile
+	}
+	_, err = n.replica(dst).Prepare(cctx, PrepareRequest{Direct: true, Kind: opTags, Bucket: bucket, Key: key,
+		VersionID: d.ID, Tags: info.Tags, TagsStamp: info.TagsStamp}, nil)
+	if err != nil && !errors.Is(err, store.ErrNoSuchVersion) {
+		n.log.Debug("heal tags failed", "bucket", bucket, "key", key, "to", dst.ID, "err", err)
+		return false
+	}
+	return true
 }
 
 // copyVersion copies one version from src to dst with its identity (ID,
@@ -474,7 +496,7 @@ func (n *Node) copyVersion(ctx context.Context, src, dst Member, bucket, key str
 		Checksums: info.Checksums, Tags: info.Tags}
 	req.Size = info.Size
 	req.Opts = wirePut{VersionID: d.ID, Null: d.Null, Meta: meta, ModTime: info.ModTime,
-		ETag: info.ETag, Parts: info.Parts}
+		ETag: info.ETag, Parts: info.Parts, TagsStamp: info.TagsStamp}
 	body, err := framed(io.LimitReader(rc, info.Size), nil)
 	if err != nil {
 		return err

@@ -229,7 +229,8 @@ func (n *Node) resolve(ctx context.Context, bucket, key string, opts store.GetOp
 	stale := false
 	for _, a := range answers {
 		if a.found() && internalOf(a.info) == internalOf(best.info) {
-			holders = append(holders, a.m)
+			holders = append(holders, a.m) // same data; its tags may be older
+			stale = stale || a.info.TagsStamp != best.info.TagsStamp
 		} else {
 			stale = true
 		}
@@ -247,17 +248,28 @@ func newest(as []answer, dropped map[string]bool) *answer {
 	var best *answer
 	for i := range as {
 		a := &as[i]
-		if a.found() && !dropped[internalOf(a.info)] && (best == nil || internalOf(a.info) > internalOf(best.info)) {
+		if a.found() && !dropped[internalOf(a.info)] && (best == nil || newer(a.info, best.info)) {
 			best = a
 		}
 	}
 	return best
 }
 
-// agree reports whether all answers name the same version (or all miss).
+// newer reports whether a is a newer version than b, or the same version
+// with newer tags.
+func newer(a, b store.ObjectInfo) bool {
+	if ia, ib := internalOf(a), internalOf(b); ia != ib {
+		return ia > ib
+	}
+	return a.TagsStamp > b.TagsStamp
+}
+
+// agree reports whether all answers name the same version with the same
+// tags (or all miss).
 func agree(as []answer) bool {
 	for _, a := range as[1:] {
-		if a.found() != as[0].found() || internalOf(a.info) != internalOf(as[0].info) {
+		if a.found() != as[0].found() || internalOf(a.info) != internalOf(as[0].info) ||
+			a.info.TagsStamp != as[0].info.TagsStamp {
 			return false
 		}
 	}
@@ -287,13 +299,15 @@ func (n *Node) HeadObject(ctx context.Context, bucket, key string, opts store.Ge
 }
 
 // fixShown keeps what the client asked about: the version ID shown and
-// IsLatest from the resolved info.
+// IsLatest from the resolved info, and its tags (the holder read from may
+// not have the latest change of them yet).
 func fixShown(got, resolved store.ObjectInfo) store.ObjectInfo {
 	if got.VersionID == "" {
 		return resolved
 	}
 	got.VersionID = resolved.VersionID
 	got.IsLatest = resolved.IsLatest
+	got.Tags, got.TagsStamp = resolved.Tags, resolved.TagsStamp
 	return got
 }
 
@@ -389,6 +403,9 @@ func (n *Node) SetObjectTags(ctx context.Context, bucket, key, versionID string,
 		}
 		versionID = internalOf(info)
 	}
-	res, err := n.mutate(ctx, PrepareRequest{Kind: opTags, Bucket: bucket, Key: key, VersionID: versionID, Tags: tags}, nil, nil)
+	// The stamp orders this change against others of the same version on
+	// every replica, whatever order they arrive in.
+	res, err := n.mutate(ctx, PrepareRequest{Kind: opTags, Bucket: bucket, Key: key, VersionID: versionID,
+		Tags: tags, TagsStamp: n.clock.Now()}, nil, nil)
 	return res.Info, err
 }

@@ -119,9 +119,10 @@ type PrepareRequest struct {
 	Put  wirePut `json:",omitzero"`
 	// delete
 	Delete store.DeleteOptions `json:",omitzero"`
-	// tags
+	// tags, stamped by the coordinator's clock (store.SetObjectTagsAt)
 	VersionID string            `json:",omitempty"`
 	Tags      map[string]string `json:",omitempty"`
+	TagsStamp uint64            `json:",omitempty"`
 	// complete
 	UploadID string                `json:",omitempty"`
 	Parts    []store.CompletePart  `json:",omitempty"`
@@ -247,6 +248,7 @@ type Digest struct {
 	DeleteMarker bool   `json:",omitempty"`
 	ETag         string `json:",omitempty"`
 	Size         int64  `json:",omitempty"`
+	TagsStamp    uint64 `json:",omitempty"` // store.ObjectInfo.TagsStamp
 }
 
 // Tombstone records a version removed for good.

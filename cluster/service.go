@@ -130,7 +130,7 @@ func (s *service) apply(ctx context.Context, req PrepareRequest, body io.Reader)
 			s.tombs.add(Tombstone{Bucket: req.Bucket, Key: req.Key, ID: victim, At: time.Now()})
 		}
 	case opTags:
-		r.Info, err = s.st.SetObjectTags(ctx, req.Bucket, req.Key, req.VersionID, req.Tags)
+		r.Info, err = s.st.SetObjectTagsAt(ctx, req.Bucket, req.Key, req.VersionID, req.Tags, req.TagsStamp)
 	case opComplete:
 		r.Info, err = s.st.CompleteMultipartUpload(ctx, req.Bucket, req.Key, req.UploadID, req.Parts, req.Complete)
 	default:
@@ -259,7 +259,7 @@ func (s *service) Digests(ctx context.Context, req DigestRequest) (DigestRespons
 
 func digestOf(v store.ObjectInfo) Digest {
 	return Digest{Key: v.Key, ID: internalOf(v), Null: v.VersionID == store.NullVersionID,
-		DeleteMarker: v.DeleteMarker, ETag: v.ETag, Size: v.Size}
+		DeleteMarker: v.DeleteMarker, ETag: v.ETag, Size: v.Size, TagsStamp: v.TagsStamp}
 }
 
 // internalOf is the ordering ID of a version.

@@ -22,21 +22,6 @@ const (
 
 var errStalled = errors.New("cluster: replica stalled")
 
-// commitGrace is how long a coordinator that has W prepared (or committed)
-// replicas still waits for the others, for mutations that replicas cannot
-// order among themselves yet (tag changes of one version). Other writes are
-// answered as soon as W replicas committed: the rest commit in the
-// background, and a quorum read overlaps the W that did.
-const commitGrace = 100 * time.Millisecond
-
-// graceFor is the commitGrace of a mutation kind (0: none).
-func graceFor(kind string) time.Duration {
-	if kind == opTags {
-		return commitGrace
-	}
-	return 0
-}
-
 // chunk is a piece of a body shared by the replicas' queues; full-size
 // chunks go back to a pool once every queue that took one wrote it.
 type chunk struct {
@@ -305,26 +290,6 @@ func (n *Node) mutate(ctx context.Context, req PrepareRequest, body io.Reader, t
 			decided = true
 		}
 	}
-	if ferr == nil && len(prepared) >= p.w && pending > 0 && graceFor(req.Kind) > 0 {
-		// Healthy replicas answer within moments: give them a short grace
-		// so they commit with the others instead of in the background.
-		grace := time.NewTimer(graceFor(req.Kind))
-	wait:
-		for pending > 0 {
-			select {
-			case r := <-ch:
-				pending--
-				if r.err != nil {
-					errs = append(errs, r.err)
-				} else {
-					prepared = append(prepared, r.m)
-				}
-			case <-grace.C:
-				break wait
-			}
-		}
-		grace.Stop()
-	}
 	bg := context.WithoutCancel(ctx)
 	commit := ferr == nil && len(prepared) >= p.w
 	ref := StageRef{StageID: req.StageID}
@@ -381,29 +346,20 @@ func (n *Node) mutate(ctx context.Context, req PrepareRequest, body io.Reader, t
 	var first *CommitResponse
 	var cerrs []error
 	var failed []Member
+	// Answer once W replicas committed: the others finish in the
+	// background (a quorum read overlaps the W that did).
 	outstanding, oks := len(prepared), 0
-	var grace <-chan time.Time
-collect:
-	for outstanding > 0 && (oks < p.w || graceFor(req.Kind) > 0) {
-		select {
-		case r := <-cch:
-			outstanding--
-			if r.err == nil {
-				oks++
-				if first == nil {
-					first = &r.res
-				}
-			} else {
-				cerrs = append(cerrs, r.err)
-				failed = append(failed, r.m)
+	for outstanding > 0 && oks < p.w {
+		r := <-cch
+		outstanding--
+		if r.err == nil {
+			oks++
+			if first == nil {
+				first = &r.res
 			}
-			if oks >= p.w && grace == nil && outstanding > 0 {
-				t := time.NewTimer(graceFor(req.Kind))
-				defer t.Stop()
-				grace = t.C
-			}
-		case <-grace:
-			break collect // a slow replica commits in the background
+		} else {
+			cerrs = append(cerrs, r.err)
+			failed = append(failed, r.m)
 		}
 	}
 	if first == nil {

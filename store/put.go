@@ -113,6 +113,7 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, r io.Reader, 
 	}
 	rec.Meta = opts.Meta
 	rec.Meta.Tags = nil
+	rec.TagsStamp = opts.TagsStamp
 	rec.Meta.Checksums = mergeChecksums(opts.Meta.Checksums, opts.ChecksumsFunc)
 	nv.tags = opts.Meta.Tags
 	err = s.commit(ctx, nv)

@@ -36,6 +36,7 @@ type versionRecord struct {
 	Meta         ObjectMeta `json:"h"` // Tags live in the 'T' record
 	Extents      []extent   `json:"x,omitempty"`
 	Parts        []PartInfo `json:"p,omitempty"`
+	TagsStamp    uint64     `json:"ts,omitempty"` // ObjectInfo.TagsStamp
 }
 
 // latestRecord is the value of an 'L' key: what listings and GET-latest need.
@@ -196,6 +197,7 @@ func (r *versionRecord) info(bucket, key string) ObjectInfo {
 		UserMeta:           m.UserMeta,
 		Checksums:          m.Checksums,
 		Parts:              r.Parts,
+		TagsStamp:          r.TagsStamp,
 	}
 }
 

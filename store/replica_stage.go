@@ -89,6 +89,7 @@ func (s *Store) PutStaged(ctx context.Context, bucket, key string, sb *StagedBod
 	}
 	rec.Meta = opts.Meta
 	rec.Meta.Tags = nil
+	rec.TagsStamp = opts.TagsStamp
 	nv.tags = opts.Meta.Tags
 	err = s.commit(ctx, nv)
 	committed = err == nil

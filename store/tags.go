@@ -13,6 +13,15 @@ import (
 // removes them. A delete marker cannot be tagged (ErrNoSuchKey for the
 // latest, ErrMethodNotAllowed when named).
 func (s *Store) SetObjectTags(ctx context.Context, bucket, key, versionID string, tags map[string]string) (ObjectInfo, error) {
+	return s.SetObjectTagsAt(ctx, bucket, key, versionID, tags, 0)
+}
+
+// SetObjectTagsAt is SetObjectTags for a change stamped by its coordinator
+// (replicas may receive two changes in either order): the change applies
+// only if stamp is newer than the version's TagsStamp, which it becomes;
+// otherwise the version is left as it is and its current state returned.
+// Stamp 0 always applies and keeps the TagsStamp.
+func (s *Store) SetObjectTagsAt(ctx context.Context, bucket, key, versionID string, tags map[string]string, stamp uint64) (ObjectInfo, error) {
 	done, err := s.begin()
 	if err != nil {
 		return ObjectInfo{}, err
@@ -26,6 +35,20 @@ func (s *Store) SetObjectTags(ctx context.Context, bucket, key, versionID string
 				info = res.info(bucket, key)
 			}
 			return err
+		}
+		if stamp > 0 && stamp <= res.rec.TagsStamp {
+			info = res.info(bucket, key) // a newer change is already here
+			return nil
+		}
+		if stamp > 0 {
+			res.rec.TagsStamp = stamp
+			v, err := encodeVersion(res.rec)
+			if err != nil {
+				return err
+			}
+			if err := txn.Set(versionKey(bucket, key, res.rec.order()), v); err != nil {
+				return err
+			}
 		}
 		k := tagsKey(bucket, key, res.rec.order())
 		res.tags = maps.Clone(tags)

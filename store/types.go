@@ -87,6 +87,10 @@ type ObjectInfo struct {
 	Tags map[string]string
 	// Parts is set for objects completed from a multipart upload.
 	Parts []PartInfo
+	// TagsStamp orders the changes of this version's tags across replicas:
+	// the coordinator's clock when they were last set, 0 while they are the
+	// ones the version was written with.
+	TagsStamp uint64
 	// InternalVersionID is the ID that orders this version among the key's
 	// versions. It equals VersionID except for the null version, which shows
 	// "null" but keeps the ID it was written with (replication needs it to
@@ -144,6 +148,9 @@ type PutOptions struct {
 	Cond       Conditions
 	// ModTime overrides the modification time (replication); zero = now.
 	ModTime time.Time
+	// TagsStamp is the version's ObjectInfo.TagsStamp (replication copies
+	// keep it); 0 for a new version.
+	TagsStamp uint64
 	// ETag, when set, is kept instead of the MD5 computed from the body
 	// (replication/healing recreating a multipart object).
 	ETag string
