@@ -30,10 +30,6 @@ import (
 // voted; the holder's Expires is measured from before the grant round and
 // shortened by a margin, so the holder gives up before any replica does.
 
-// lockGrace is how long a lock round that has a majority of answers still
-// waits for the rest, so that every replica's vote is usually counted.
-const lockGrace = 100 * time.Millisecond
-
 // lockMargin is how much earlier than the replicas a holder considers its
 // lease over: 1% of the TTL (clock-rate drift) plus a fixed allowance.
 func lockMargin(ttl time.Duration) time.Duration {
@@ -88,7 +84,7 @@ collect:
 				answered++
 			}
 			if answered >= maj && grace == nil && pending > 0 {
-				t := time.NewTimer(lockGrace)
+				t := time.NewTimer(commitGrace)
 				defer t.Stop()
 				grace = t.C
 			}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bucketdb/bucketdb/store"
 )
 
 // Paths served by Node.Handler.
@@ -54,6 +56,20 @@ func newRPCServer(n *Node) *rpcServer {
 		"stats":         unary(s, svc.Stats),
 		"lock":          unary(s, svc.Lock),
 		"get":           s.serveGet,
+		// Coalesced calls (batch.go).
+		"heads": unary(s, func(ctx context.Context, reqs []GetRequest) ([]reply[store.ObjectInfo], error) {
+			return serveBatch(ctx, reqs, func(ctx context.Context, req GetRequest) (store.ObjectInfo, error) {
+				req.Head = true
+				info, rc, err := svc.Get(ctx, req)
+				if rc != nil {
+					rc.Close()
+				}
+				return info, err
+			})
+		}),
+		"commits": unary(s, func(ctx context.Context, refs []StageRef) ([]reply[CommitResponse], error) {
+			return serveBatch(ctx, refs, svc.Commit)
+		}),
 	}
 	return s
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/bucketdb/bucketdb/reqid"
@@ -24,6 +25,9 @@ type httpTransport struct {
 	clock   *store.Clock
 	self    string
 	timeout time.Duration // response-header timeout
+
+	batchMu sync.Mutex
+	peers   map[string]*peerBatchers // by RPC address (batch.go)
 }
 
 var _ Transport = (*httpTransport)(nil)
@@ -133,7 +137,7 @@ func (c *httpReplica) Prepare(ctx context.Context, req PrepareRequest, body io.R
 }
 
 func (c *httpReplica) Commit(ctx context.Context, req StageRef) (CommitResponse, error) {
-	return call[CommitResponse](ctx, c, "commit", req, nil, 0)
+	return c.t.batchers(c).commits.call(ctx, req)
 }
 
 func (c *httpReplica) Abort(ctx context.Context, req StageRef) (Empty, error) {
@@ -178,6 +182,10 @@ func (c *httpReplica) Stats(ctx context.Context, req Empty) (NodeStats, error) {
 // Get waits at most the transport timeout for the reply headers; the body
 // then streams under the caller's ctx.
 func (c *httpReplica) Get(ctx context.Context, req GetRequest) (store.ObjectInfo, io.ReadCloser, error) {
+	if req.Head {
+		info, err := c.t.batchers(c).heads.call(ctx, req)
+		return info, nil, err
+	}
 	cctx, cancel := context.WithCancel(ctx)
 	timer := time.AfterFunc(c.t.timeout, cancel)
 	resp, err := c.do(cctx, "get", req, nil, 0)

@@ -22,6 +22,14 @@ const (
 
 var errStalled = errors.New("cluster: replica stalled")
 
+// commitGrace is how long a coordinator that has W prepared (or committed)
+// replicas still waits for the others. Answering at W alone is enough while
+// every coordinator places the key alike, but just after a join or removal a
+// read may ask a new owner that holds nothing yet plus the one old replica
+// still committing in the background, and find nothing: with the grace, all
+// healthy replicas have committed when the client is answered.
+const commitGrace = 100 * time.Millisecond
+
 // chunk is a piece of a body shared by the replicas' queues; full-size
 // chunks go back to a pool once every queue that took one wrote it.
 type chunk struct {
@@ -290,6 +298,26 @@ func (n *Node) mutate(ctx context.Context, req PrepareRequest, body io.Reader, t
 			decided = true
 		}
 	}
+	if ferr == nil && len(prepared) >= p.w && pending > 0 {
+		// Healthy replicas answer within moments: give them a short grace
+		// so they commit with the others instead of in the background.
+		grace := time.NewTimer(commitGrace)
+	wait:
+		for pending > 0 {
+			select {
+			case r := <-ch:
+				pending--
+				if r.err != nil {
+					errs = append(errs, r.err)
+				} else {
+					prepared = append(prepared, r.m)
+				}
+			case <-grace.C:
+				break wait
+			}
+		}
+		grace.Stop()
+	}
 	bg := context.WithoutCancel(ctx)
 	commit := ferr == nil && len(prepared) >= p.w
 	ref := StageRef{StageID: req.StageID}
@@ -346,20 +374,29 @@ func (n *Node) mutate(ctx context.Context, req PrepareRequest, body io.Reader, t
 	var first *CommitResponse
 	var cerrs []error
 	var failed []Member
-	// Answer once W replicas committed: the others finish in the
-	// background (a quorum read overlaps the W that did).
 	outstanding, oks := len(prepared), 0
-	for outstanding > 0 && oks < p.w {
-		r := <-cch
-		outstanding--
-		if r.err == nil {
-			oks++
-			if first == nil {
-				first = &r.res
+	var grace <-chan time.Time
+collect:
+	for outstanding > 0 {
+		select {
+		case r := <-cch:
+			outstanding--
+			if r.err == nil {
+				oks++
+				if first == nil {
+					first = &r.res
+				}
+			} else {
+				cerrs = append(cerrs, r.err)
+				failed = append(failed, r.m)
 			}
-		} else {
-			cerrs = append(cerrs, r.err)
-			failed = append(failed, r.m)
+			if oks >= p.w && grace == nil && outstanding > 0 {
+				t := time.NewTimer(commitGrace)
+				defer t.Stop()
+				grace = t.C
+			}
+		case <-grace:
+			break collect // a slow replica commits in the background
 		}
 	}
 	if first == nil {
