@@ -96,35 +96,65 @@ var unsupported = []string{
 	"retention", "select", "website", "torrent",
 }
 
-// buildRouter turns the route table into a gorilla/mux router whose route
-// names are the operation names, and maps each operation to its handler.
+// buildRouter returns the gorilla/mux router that tells the path levels
+// apart (route names are the levels, with the bucket and key as variables)
+// and the handler of each operation. The operation within a level is chosen
+// by selectOp from the route table: one pass over a few rows with the query
+// parsed once, instead of a path regexp per row.
 func (s *Server) buildRouter() (*mux.Router, map[string]handler) {
 	handlers := s.handlers()
-	rt := mux.NewRouter().SkipClean(true)
-	paths := map[level][]string{
-		levelService: {"/"},
-		levelBucket:  {"/{bucket}", "/{bucket}/"},
-		levelObject:  {`/{bucket}/{key:[\s\S]+}`},
-	}
-	for _, lv := range []level{levelBucket, levelObject} {
-		for _, p := range paths[lv] {
-			rt.NewRoute().Name("NotImplemented").Path(p).MatcherFunc(anyQuery(unsupported))
-		}
-	}
 	for _, rw := range routes {
 		if handlers[rw.op] == nil {
 			panic("s3: no handler for " + rw.op)
 		}
-		for _, p := range paths[rw.level] {
-			rr := rt.NewRoute().Name(rw.op).Methods(rw.method).Path(p).MatcherFunc(queryMatcher(rw.queries))
-			if rw.header != "" {
-				h := rw.header
-				rr.MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool { return r.Header.Get(h) != "" })
+	}
+	rt := mux.NewRouter().SkipClean(true)
+	rt.NewRoute().Name(levelNames[levelService]).Path("/")
+	rt.NewRoute().Name(levelNames[levelBucket]).Path("/{bucket}")
+	rt.NewRoute().Name(levelNames[levelBucket]).Path("/{bucket}/")
+	rt.NewRoute().Name(levelNames[levelObject]).Path(`/{bucket}/{key:[\s\S]+}`)
+	handlers["NotImplemented"] = func(http.ResponseWriter, *http.Request, *call) error { return ErrNotImplemented }
+	return rt, handlers
+}
+
+var levelNames = map[level]string{levelService: "service", levelBucket: "bucket", levelObject: "object"}
+
+// selectOp returns the operation of the route table that r addresses at
+// path level lv (first matching row wins), "NotImplemented" for a known but
+// unsupported sub-resource, or "" when no row matches.
+func selectOp(lv level, r *http.Request) string {
+	q := r.URL.Query()
+	if lv != levelService {
+		for _, k := range unsupported {
+			if _, ok := q[k]; ok {
+				return "NotImplemented"
 			}
 		}
 	}
-	handlers["NotImplemented"] = func(http.ResponseWriter, *http.Request, *call) error { return ErrNotImplemented }
-	return rt, handlers
+	for _, rw := range routes {
+		if rw.level == lv && rw.method == r.Method && queryMatches(q, rw.queries) &&
+			(rw.header == "" || r.Header.Get(rw.header) != "") {
+			return rw.op
+		}
+	}
+	return ""
+}
+
+// route matches r to an operation: its name and the bucket and key the path
+// names ("" op when none).
+func (s *Server) route(r *http.Request) (op, bucket, key string) {
+	var m mux.RouteMatch
+	if !s.router.Match(r, &m) || m.Route == nil {
+		return "", "", ""
+	}
+	var lv level
+	switch m.Route.GetName() {
+	case levelNames[levelBucket]:
+		lv = levelBucket
+	case levelNames[levelObject]:
+		lv = levelObject
+	}
+	return selectOp(lv, r), m.Vars["bucket"], m.Vars["key"]
 }
 
 // handlers maps operation names to their implementations.
@@ -175,35 +205,17 @@ func (s *Server) handlers() map[string]handler {
 	}
 }
 
-// queryMatcher matches when every marker is present ("uploads") or has the
-// given value ("list-type=2").
-func queryMatcher(markers []string) mux.MatcherFunc {
-	return func(r *http.Request, _ *mux.RouteMatch) bool {
-		q := r.URL.Query()
-		for _, m := range markers {
-			k, v, hasValue := strings.Cut(m, "=")
-			if _, ok := q[k]; !ok {
-				return false
-			}
-			if hasValue && q.Get(k) != v {
-				return false
-			}
+// queryMatches reports whether every marker is present in q ("uploads")
+// or has the given value ("list-type=2").
+func queryMatches(q url.Values, markers []string) bool {
+	for _, m := range markers {
+		k, v, hasValue := strings.Cut(m, "=")
+		vs, ok := q[k]
+		if !ok || hasValue && (len(vs) == 0 || vs[0] != v) {
+			return false
 		}
-		return true
 	}
-}
-
-// anyQuery matches when any of the keys is present.
-func anyQuery(keys []string) mux.MatcherFunc {
-	return func(r *http.Request, _ *mux.RouteMatch) bool {
-		q := r.URL.Query()
-		for _, k := range keys {
-			if _, ok := q[k]; ok {
-				return true
-			}
-		}
-		return false
-	}
+	return true
 }
 
 // operation names the operation r addresses ("" when none), for tests and
@@ -212,11 +224,8 @@ func (s *Server) operation(r *http.Request) string {
 	if s.healthHandler(r) != nil {
 		return healthOp(r)
 	}
-	var m mux.RouteMatch
-	if !s.router.Match(s.addressed(r), &m) || m.Route == nil {
-		return ""
-	}
-	return m.Route.GetName()
+	op, _, _ := s.route(s.addressed(r))
+	return op
 }
 
 // addressed folds virtual-host-style addressing into the path: for Host

@@ -300,15 +300,11 @@ func (s *Server) ServeHTTP(hw http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	rr := s.addressed(r)
-	var m mux.RouteMatch
-	if !s.router.Match(rr, &m) || m.Route == nil {
+	c.op, c.bucket, c.key = s.route(s.addressed(r))
+	if c.op == "" {
 		s.finish(w, r, c, ErrMethodNotAllowed)
 		return
 	}
-	c.op = m.Route.GetName()
-	c.bucket = m.Vars["bucket"]
-	c.key = m.Vars["key"]
 
 	p, err := s.cfg.Verifier.Authenticate(r)
 	if err != nil {
