@@ -119,7 +119,9 @@ func storedAttrMeta(m Meta) Meta {
 }
 
 // metaUnchanged reports whether the server already stores what meta
-// renders, so that writing it again would change nothing.
+// renders, so that writing it again would change nothing that matters: a
+// ctime that moved on alone (a chmod, chown or utimens to the values
+// already stored, in a later second) is not worth a copy of the object.
 func (a attrs) metaUnchanged() bool {
 	if a.stored == nil {
 		return false
@@ -129,7 +131,7 @@ func (a attrs) metaUnchanged() bool {
 		return false
 	}
 	for k, v := range m {
-		if a.stored[k] != v {
+		if a.stored[k] != v && k != metaCtime {
 			return false
 		}
 	}

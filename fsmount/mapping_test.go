@@ -142,3 +142,22 @@ func TestExtents(t *testing.T) {
 		t.Fatalf("segments %v %v", segs, ins)
 	}
 }
+
+// A setattr to the values already stored changes nothing worth an upload,
+// even when it moves ctime into a later second; a changed mode does.
+func TestMetaUnchangedIgnoresCtimeAlone(t *testing.T) {
+	cfg := DefaultConfig()
+	stored := Meta{"mode": "33184", "uid": "12", "gid": "34", "mtime": "1234567890", "ctime": "1234567891"}
+	a := cfg.attrsFromObject(ObjectInfo{Meta: stored, HasMeta: true}, syscall.S_IFREG)
+	if !a.metaUnchanged() {
+		t.Fatalf("fresh attributes differ from what is stored: %v vs %v", a.meta(), stored)
+	}
+	a.ctime = a.ctime.Add(5 * time.Second) // chmod 0640 again, later
+	if !a.metaUnchanged() {
+		t.Fatal("a ctime that moved on alone counts as a change")
+	}
+	a.mode = syscall.S_IFREG | 0o600
+	if a.metaUnchanged() {
+		t.Fatal("a new mode counts as unchanged")
+	}
+}
