@@ -51,14 +51,19 @@ func TestBatcherCoalesces(t *testing.T) {
 		v, err := b.call(ctx, req)
 		results[i] <- res{v, err}
 	}
-	// Two exchanges go out at once and block; ten more calls queue behind.
+	// Two exchanges go out, one after the other, and block; ten more calls
+	// queue behind them.
+	exchanges := func(n int) func() bool {
+		return func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(sizes) == n
+		}
+	}
 	go call(0, 2)
+	waitWithin(t, 5*time.Second, "one exchange in flight", exchanges(1))
 	go call(1, 4)
-	waitWithin(t, 5*time.Second, "two exchanges in flight", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(sizes) == 2
-	})
+	waitWithin(t, 5*time.Second, "two exchanges in flight", exchanges(2))
 	for i := 2; i < 12; i++ {
 		go call(i, i)
 	}
