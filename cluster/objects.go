@@ -175,7 +175,17 @@ func (n *Node) resolve(ctx context.Context, bucket, key string, opts store.GetOp
 			answers = append(answers, a)
 		}
 		if len(answers) >= p.r && agree(answers) {
-			break
+			if answers[0].found() || wave2 == nil {
+				break
+			}
+			// R replicas agree that it is missing. Ask the others too
+			// before saying so: just after a join or removal, R of the new
+			// owners can be one that holds nothing yet and one that
+			// missed the write, while an owner not asked holds it (a W of
+			// the old owners always overlaps the new ones).
+			launch(wave2)
+			wave2 = nil
+			continue
 		}
 		if wave2 != nil && (!definitive(a.err) || !agree(answers)) {
 			launch(wave2)
