@@ -111,6 +111,59 @@ func (d *dirNode) noteAbsent(name string, gen uint64) {
 	d.absent[name] = time.Now()
 }
 
+// setEntry records in the directory's listing (when it has one) that name
+// is now e, after this mount wrote it, so that the listing stays usable
+// for lookups of other names instead of being dropped.
+func (d *dirNode) setEntry(name string, e *listedEntry) {
+	d.lmu.Lock()
+	defer d.lmu.Unlock()
+	if d.listing != nil {
+		d.listing[name] = e
+	}
+	delete(d.absent, name)
+	d.gen++
+}
+
+// dropEntry records that this mount deleted name.
+func (d *dirNode) dropEntry(name string) {
+	d.lmu.Lock()
+	defer d.lmu.Unlock()
+	if d.listing != nil {
+		delete(d.listing, name)
+	}
+	delete(d.absent, name)
+	d.gen++
+}
+
+// forgetAbsent records that name is being created here: it is no longer
+// known to be missing (the listing cannot hold it yet: the new file answers
+// lookups itself until it is uploaded, then setEntry records it).
+func (d *dirNode) forgetAbsent(name string) {
+	d.lmu.Lock()
+	defer d.lmu.Unlock()
+	delete(d.absent, name)
+	d.gen++
+}
+
+// noteUploaded keeps the listing of in's directory current after in was
+// uploaded as key with info (meta authoritative), or drops the listing
+// when in is not, or no longer, where key says.
+func noteUploaded(in *fs.Inode, key string, info ObjectInfo) {
+	name, p := in.Parent()
+	if p == nil {
+		return
+	}
+	d, ok := p.Operations().(*dirNode)
+	if !ok {
+		return
+	}
+	if prefix, ok := d.keyPrefix(); !ok || prefix+name != key || !info.HasMeta {
+		d.invalidate()
+		return
+	}
+	d.setEntry(name, &listedEntry{name: name, info: info, hasInfo: true})
+}
+
 // invalidateParent drops the listing cache of the node's directory.
 func invalidateParent(in *fs.Inode) {
 	if _, p := in.Parent(); p != nil {
@@ -436,6 +489,7 @@ func (d *dirNode) list(ctx context.Context) (map[string]*listedEntry, syscall.Er
 	}
 	ctx, cancel := d.fsys.opCtx(ctx)
 	defer cancel()
+	gen := d.generation()
 	var all []ListEntry
 	err := d.fsys.bucket.List(ctx, ListOptions{Prefix: prefix, Delimiter: "/", WithMeta: true}, func(e ListEntry) bool {
 		all = append(all, e)
@@ -451,7 +505,11 @@ func (d *dirNode) list(ctx context.Context) (map[string]*listedEntry, syscall.Er
 		d.mu.Unlock()
 	}
 	d.lmu.Lock()
-	d.listing, d.listedAt, d.served = m, time.Now(), 0
+	if d.gen == gen {
+		// Not when this mount changed the directory meanwhile: the
+		// listing may predate the change.
+		d.listing, d.listedAt, d.served = m, time.Now(), 0
+	}
 	d.lmu.Unlock()
 	return m, 0
 }
@@ -513,6 +571,10 @@ func (d *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse
 	}
 	a := d.newAttrs(ctx, syscall.S_IFDIR, mode)
 	dn := &dirNode{nodeBase: nodeBase{fsys: d.fsys, attr: a, fetched: time.Now()}}
+	// The name was missing when looked up, so the new directory starts
+	// with a known, empty listing: lookups of names about to be created
+	// in it need no probe.
+	dn.listing, dn.listedAt = map[string]*listedEntry{}, time.Now()
 	if errno := dn.putMarker(ctx, prefix+name+"/", a); errno != 0 {
 		return nil, errno
 	}
@@ -542,7 +604,7 @@ func (d *dirNode) Create(ctx context.Context, name string, flags uint32, mode ui
 	st.dirty = true
 	fn.st = st
 	fn.opens = 1
-	d.invalidate()
+	d.forgetAbsent(name)
 	d.fsys.entryOut(a, out)
 	return d.NewInode(ctx, fn, fs.StableAttr{Mode: syscall.S_IFREG}), &fileHandle{n: fn, append: flags&syscall.O_APPEND != 0}, 0, 0
 }
@@ -590,10 +652,11 @@ func (d *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 	}
 	cctx, cancel := d.fsys.opCtx(ctx)
 	defer cancel()
-	d.invalidate()
 	if err := d.fsys.bucket.Delete(cctx, prefix+name); err != nil {
+		d.invalidate()
 		return d.fsys.errnoOf("unlink", err)
 	}
+	d.dropEntry(name)
 	return 0
 }
 

@@ -520,7 +520,8 @@ func (n *fileNode) commitLocked(ctx context.Context) error {
 	n.attr.stored = stored
 	n.fetched = time.Now()
 	n.mu.Unlock()
-	invalidateParent(&n.Inode)
+	noteUploaded(&n.Inode, key, ObjectInfo{Key: key, Size: st.size, ETag: info.ETag,
+		LastModified: time.Now(), Meta: meta, HasMeta: stored != nil})
 	return nil
 }
 

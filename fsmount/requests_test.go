@@ -34,15 +34,71 @@ func requestsSince(b *MemBucket, before map[string]int) map[string]int {
 }
 
 // TestCreateRequests pins the requests that creating a small file costs:
-// one probe of the new name (HEAD and a one-key listing) however often
-// the kernel looks it up, and one PUT that carries data and attributes.
+// at most one probe of the new name (HEAD and a one-key listing) however
+// often the kernel looks it up, none in a directory whose listing the
+// mount knows, and one PUT that carries data and attributes.
 func TestCreateRequests(t *testing.T) {
 	b := NewMemBucket()
 	dir, _ := testMount(t, b, func(c *Config) { c.AttrTTL = time.Minute })
 	if err := os.Mkdir(filepath.Join(dir, "d"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	b.PutBytes("ext/other", []byte("x"), nil) // a directory made elsewhere
 	data := []byte("four kilobytes, give or take")
+
+	// create writes a new file as cp does and returns the requests made.
+	create := func(t *testing.T, p string) map[string]int {
+		t.Helper()
+		before := calls(b)
+		// cp: stat the destination, then create it exclusively (the
+		// kernel looks an O_EXCL name up again), write, close.
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Fatalf("stat of a new name: %v", err)
+		}
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Write(data); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return requestsSince(b, before)
+	}
+
+	t.Run("cp into a directory made elsewhere", func(t *testing.T) {
+		if fi, err := os.Stat(filepath.Join(dir, "ext")); err != nil || !fi.IsDir() {
+			t.Fatalf("ext: %v %v", fi, err)
+		}
+		got := create(t, filepath.Join(dir, "ext", "new"))
+		if want := (map[string]int{"stat": 1, "list": 1, "put": 1}); len(got) != 3 || got["stat"] != 1 || got["list"] != 1 || got["put"] != 1 {
+			t.Fatalf("requests %v, want %v", got, want)
+		}
+	})
+
+	t.Run("cp into a directory made here", func(t *testing.T) {
+		// Its listing is known and kept current: no probe at all.
+		for _, name := range []string{"first", "second"} {
+			if got := create(t, filepath.Join(dir, "d", name)); len(got) != 1 || got["put"] != 1 {
+				t.Fatalf("%s: requests %v, want one put", name, got)
+			}
+		}
+		entries, err := os.ReadDir(filepath.Join(dir, "d"))
+		if err != nil || len(entries) != 2 {
+			t.Fatalf("readdir after creates: %v %v", entries, err)
+		}
+		if err := os.Remove(filepath.Join(dir, "d", "first")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "d", "first")); !os.IsNotExist(err) {
+			t.Fatalf("stat after unlink: %v", err)
+		}
+		if fi, err := os.Stat(filepath.Join(dir, "d", "second")); err != nil || fi.Size() != int64(len(data)) {
+			t.Fatalf("stat of the other file: %v %v", fi, err)
+		}
+	})
 
 	t.Run("cp", func(t *testing.T) {
 		p := filepath.Join(dir, "d", "new")
@@ -62,10 +118,8 @@ func TestCreateRequests(t *testing.T) {
 		if err := f.Close(); err != nil {
 			t.Fatal(err)
 		}
-		got := requestsSince(b, before)
-		want := map[string]int{"stat": 1, "list": 1, "put": 1}
-		if len(got) != len(want) || got["stat"] != 1 || got["list"] != 1 || got["put"] != 1 {
-			t.Fatalf("requests %v, want %v", got, want)
+		if got := requestsSince(b, before); len(got) != 1 || got["put"] != 1 {
+			t.Fatalf("requests %v, want one put", got)
 		}
 		body, meta := mustObject(t, b, "d/new")
 		if string(body) != string(data) || meta["mode"] != strconv.Itoa(syscall.S_IFREG|0o600) {
