@@ -614,12 +614,21 @@ func (n *fileNode) flush(ctx context.Context) syscall.Errno {
 	return n.fsys.errnoOf("flush", n.commitLocked(context.WithoutCancel(ctx)))
 }
 
-// release drops the staging when the last handle closes.
+// release drops the staging when the last handle closes. A change that
+// came after the last flush is uploaded first: the kernel sends RELEASE
+// after close returns, so a chmod, chown or utimens made right after
+// close can reach the file while it is still open (and is then left for
+// the next upload) with no flush to follow.
 func (n *fileNode) release() {
 	n.io.Lock()
 	defer n.io.Unlock()
 	n.opens--
 	if n.opens == 0 && n.st != nil {
+		if n.st.dirty || n.st.metaDirty {
+			if err := n.commitLocked(context.Background()); err != nil {
+				n.fsys.log.Error("upload at release failed", "err", err)
+			}
+		}
 		n.dropStagingLocked()
 		n.lost = false
 	}

@@ -420,3 +420,34 @@ func TestMountReadOnly(t *testing.T) {
 		t.Fatalf("write on ro: %v", err)
 	}
 }
+
+// A chmod right after close can reach the file before the kernel's
+// RELEASE (it arrives after close returns): the change is uploaded, not
+// dropped with the staging.
+func TestChmodRightAfterClose(t *testing.T) {
+	b := NewMemBucket()
+	dir, _ := testMount(t, b, nil)
+	for i := range 200 {
+		name := fmt.Sprintf("f%d", i)
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// The upload may still be in flight when chmod returns (from
+		// RELEASE); wait for it, bounded.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			_, meta, ok := b.Bytes(name)
+			if ok && meta["mode"] == strconv.Itoa(syscall.S_IFREG|0o600) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: chmod after close never reached the server: %v", name, meta)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
