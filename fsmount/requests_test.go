@@ -101,24 +101,7 @@ func TestCreateRequests(t *testing.T) {
 	})
 
 	t.Run("cp", func(t *testing.T) {
-		p := filepath.Join(dir, "d", "new")
-		before := calls(b)
-		// cp: stat the destination, then create it exclusively (the
-		// kernel looks an O_EXCL name up again), write, close.
-		if _, err := os.Stat(p); !os.IsNotExist(err) {
-			t.Fatalf("stat of a new name: %v", err)
-		}
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.Write(data); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if got := requestsSince(b, before); len(got) != 1 || got["put"] != 1 {
+		if got := create(t, filepath.Join(dir, "d", "new")); len(got) != 1 || got["put"] != 1 {
 			t.Fatalf("requests %v, want one put", got)
 		}
 		body, meta := mustObject(t, b, "d/new")
