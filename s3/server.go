@@ -44,6 +44,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/bucketdb/bucketdb/httpstat"
 	"github.com/bucketdb/bucketdb/reqid"
 )
 
@@ -230,41 +231,6 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// responseWriter records the status and counts the bytes written.
-type responseWriter struct {
-	http.ResponseWriter
-	status int
-	n      int64
-}
-
-func (w *responseWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *responseWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(p)
-	w.n += int64(n)
-	return n, err
-}
-
-// ReadFrom keeps io.Copy on the sendfile/splice path of net/http.
-func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := io.Copy(w.ResponseWriter, r)
-	w.n += n
-	return n, err
-}
-
-func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 func (s *Server) newRequestID() string {
 	return fmt.Sprintf("%s%08X", s.idPrefix, s.idSeq.Add(1))
 }
@@ -272,7 +238,7 @@ func (s *Server) newRequestID() string {
 // ServeHTTP runs the request pipeline described in the package doc.
 func (s *Server) ServeHTTP(hw http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	w := &responseWriter{ResponseWriter: hw}
+	w := &httpstat.Writer{ResponseWriter: hw}
 	c := &call{id: s.newRequestID(), op: "Unknown"}
 	sum := sha256.Sum256([]byte(c.id + s.idPrefix))
 	w.Header().Set("x-amz-request-id", c.id)
@@ -288,7 +254,7 @@ func (s *Server) ServeHTTP(hw http.ResponseWriter, r *http.Request) {
 			}
 			s.log.Error("s3 handler panic", "request_id", c.id, "operation", c.op,
 				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			if w.status == 0 {
+			if w.Status == 0 {
 				s.writeError(w, r, c, ErrInternalError)
 			}
 		}
@@ -328,14 +294,14 @@ func (s *Server) ServeHTTP(hw http.ResponseWriter, r *http.Request) {
 // finish renders err, if any, unless the response has already started (then
 // the connection is cut short by net/http because the declared length was
 // not written, and the error is logged).
-func (s *Server) finish(w *responseWriter, r *http.Request, c *call, err error) {
+func (s *Server) finish(w *httpstat.Writer, r *http.Request, c *call, err error) {
 	if err == nil {
-		if w.status == 0 {
+		if w.Status == 0 {
 			w.WriteHeader(http.StatusOK)
 		}
 		return
 	}
-	if w.status != 0 {
+	if w.Status != 0 {
 		s.log.Error("s3 error after response started", "request_id", c.id,
 			"operation", c.op, "bucket", c.bucket, "key", c.key, "err", err)
 		return
@@ -396,10 +362,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, c *call, err
 
 // accessLog writes the one structured line per request and reports it to
 // Config.OnRequest.
-func (s *Server) accessLog(w *responseWriter, r *http.Request, c *call, start time.Time) {
+func (s *Server) accessLog(w *httpstat.Writer, r *http.Request, c *call, start time.Time) {
 	sum := RequestSummary{
 		RequestID: c.id, Operation: c.op, Method: r.Method, Bucket: c.bucket, Key: c.key,
-		Status: w.status, BytesIn: c.in.n, BytesOut: w.n, Duration: time.Since(start),
+		Status: w.Status, BytesIn: c.in.n, BytesOut: w.Bytes, Duration: time.Since(start),
 		AccessKey: c.accessKey, RemoteAddr: r.RemoteAddr,
 	}
 	if sum.Status == 0 {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bucketdb/bucketdb/cluster"
+	"github.com/bucketdb/bucketdb/httpstat"
 	"github.com/bucketdb/bucketdb/reqid"
 )
 
@@ -37,10 +37,10 @@ func logHTTP(next http.Handler, log *slog.Logger, headers bool) http.Handler {
 			return
 		}
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpstat.Writer{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		if sw.status == 0 {
-			sw.status = http.StatusOK
+		if sw.Status == 0 {
+			sw.Status = http.StatusOK
 		}
 		if id == "" {
 			id = w.Header().Get("x-amz-request-id")
@@ -55,9 +55,9 @@ func logHTTP(next http.Handler, log *slog.Logger, headers bool) http.Handler {
 				slog.String("request_id", id),
 				slog.String("path", r.URL.Path),
 				slog.String("from_node", r.Header.Get("X-Bucketdb-Node")),
-				slog.Int("status", sw.status),
+				slog.Int("status", sw.Status),
 				slog.Int64("bytes_in", max(r.ContentLength, 0)),
-				slog.Int64("bytes_out", sw.n),
+				slog.Int64("bytes_out", sw.Bytes),
 				slog.Duration("duration", time.Since(start)),
 				slog.String("remote_addr", r.RemoteAddr))
 		}
@@ -67,53 +67,11 @@ func logHTTP(next http.Handler, log *slog.Logger, headers bool) http.Handler {
 				slog.String("method", r.Method),
 				slog.String("uri", redactURI(r.URL)),
 				slog.Any("request_headers", redactHeaders(r.Header)),
-				slog.Int("status", sw.status),
+				slog.Int("status", sw.Status),
 				slog.Any("response_headers", redactHeaders(w.Header())))
 		}
 	})
 }
-
-// statusWriter records the status and counts the bytes written; it keeps
-// io.Copy's fast path and Flush working through Unwrap.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	n      int64
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(p)
-	w.n += int64(n)
-	return n, err
-}
-
-// ReadFrom keeps io.Copy on the sendfile/splice path of net/http.
-func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := io.Copy(w.ResponseWriter, r)
-	w.n += n
-	return n, err
-}
-
-func (w *statusWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // secretHeaders are logged as "REDACTED".
 var secretHeaders = map[string]bool{
