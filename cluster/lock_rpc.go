@@ -67,7 +67,7 @@ func (c *memReplica) Lock(ctx context.Context, req LockRequest) (LockResponse, e
 }
 
 func (c *httpReplica) Lock(ctx context.Context, req LockRequest) (LockResponse, error) {
-	return call[LockResponse](ctx, c, "lock", req, nil, 0)
+	return muxCall[LockResponse](ctx, c, "lock", req, nil)
 }
 
 // lockReplicaOf returns m's lock capability.

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -32,46 +33,59 @@ type reply[T any] struct {
 	Result T          `json:"result"`
 }
 
-// rpcServer serves the Replica of one node over HTTP.
+// rpcServer serves the Replica of one node: streamed bodies, listings and
+// digests as HTTP requests (ops), everything else over call channels
+// (calls, mux.go).
 type rpcServer struct {
-	n   *Node
-	ops map[string]http.HandlerFunc
+	n     *Node
+	ops   map[string]http.HandlerFunc
+	calls map[string]muxHandler
 }
 
 func newRPCServer(n *Node) *rpcServer {
 	s := &rpcServer{n: n}
 	svc := n.svc
 	s.ops = map[string]http.HandlerFunc{
-		"bucket":        unary(s, svc.Bucket),
-		"prepare":       streaming(s, svc.Prepare),
-		"commit":        unary(s, svc.Commit),
-		"abort":         unary(s, svc.Abort),
-		"putversion":    streaming(s, svc.PutVersion),
-		"deleteversion": unary(s, svc.DeleteVersion),
-		"list":          unary(s, svc.List),
-		"upload":        unary(s, svc.Upload),
-		"uploadpart":    streaming(s, svc.UploadPart),
-		"digests":       unary(s, svc.Digests),
-		"members":       unary(s, svc.Members),
-		"stats":         unary(s, svc.Stats),
-		"lock":          unary(s, svc.Lock),
-		"get":           s.serveGet,
-		// Coalesced calls (batch.go).
-		"heads": unary(s, func(ctx context.Context, reqs []GetRequest) ([]reply[store.ObjectInfo], error) {
-			return serveBatch(ctx, reqs, func(ctx context.Context, req GetRequest) (store.ObjectInfo, error) {
-				req.Head = true
-				info, rc, err := svc.Get(ctx, req)
-				if rc != nil {
-					rc.Close()
-				}
-				return info, err
-			})
-		}),
-		"commits": unary(s, func(ctx context.Context, refs []StageRef) ([]reply[CommitResponse], error) {
-			return serveBatch(ctx, refs, svc.Commit)
+		"prepare":    streaming(s, svc.Prepare),
+		"putversion": streaming(s, svc.PutVersion),
+		"list":       unary(s, svc.List),
+		"uploadpart": streaming(s, svc.UploadPart),
+		"digests":    unary(s, svc.Digests),
+		"get":        s.serveGet,
+		"mux":        s.serveMux,
+	}
+	s.calls = map[string]muxHandler{
+		"bucket":        muxUnary(svc.Bucket),
+		"prepare":       muxPrepare(svc),
+		"commit":        muxUnary(svc.Commit),
+		"abort":         muxUnary(svc.Abort),
+		"deleteversion": muxUnary(svc.DeleteVersion),
+		"upload":        muxUnary(svc.Upload),
+		"members":       muxUnary(svc.Members),
+		"stats":         muxUnary(svc.Stats),
+		"lock":          muxUnary(svc.Lock),
+		"head": muxUnary(func(ctx context.Context, req GetRequest) (store.ObjectInfo, error) {
+			req.Head = true
+			info, rc, err := svc.Get(ctx, req)
+			if rc != nil {
+				rc.Close()
+			}
+			return info, err
 		}),
 	}
 	return s
+}
+
+// muxPrepare serves a prepare whose body (if any) came inside the call.
+func muxPrepare(svc *service) muxHandler {
+	return func(ctx context.Context, in, body []byte) []byte {
+		var req PrepareRequest
+		if err := json.Unmarshal(in, &req); err != nil {
+			return replyJSON(CommitResponse{}, fmt.Errorf("%w: bad request: %v", errUnreachable, err))
+		}
+		res, err := svc.Prepare(ctx, req, bytes.NewReader(body))
+		return replyJSON(res, err)
+	}
 }
 
 func (s *rpcServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -26,8 +26,8 @@ type httpTransport struct {
 	self    string
 	timeout time.Duration // response-header timeout
 
-	batchMu sync.Mutex
-	peers   map[string]*peerBatchers // by RPC address (batch.go)
+	muxMu sync.Mutex
+	muxes map[string]*muxPeer // call channels by RPC address (mux.go)
 }
 
 var _ Transport = (*httpTransport)(nil)
@@ -44,11 +44,17 @@ func newHTTPTransport(self string, secret []byte, clock *store.Clock, timeout ti
 
 func (t *httpTransport) close() {
 	t.client.CloseIdleConnections()
+	t.muxMu.Lock()
+	defer t.muxMu.Unlock()
+	for _, p := range t.muxes {
+		p.close()
+	}
 }
 
 func (t *httpTransport) To(m Member) Replica { return &httpReplica{t: t, m: m} }
 
-// httpReplica is a Replica reached over HTTP.
+// httpReplica is a Replica reached over HTTP: small calls over the peer's
+// call channel (mux.go), streamed bodies and listings as HTTP requests.
 type httpReplica struct {
 	t *httpTransport
 	m Member
@@ -126,22 +132,30 @@ func call[Resp any](ctx context.Context, c *httpReplica, op string, req any, bod
 }
 
 func (c *httpReplica) Bucket(ctx context.Context, req BucketRequest) (BucketResponse, error) {
-	return call[BucketResponse](ctx, c, "bucket", req, nil, 0)
+	return muxCall[BucketResponse](ctx, c, "bucket", req, nil)
 }
 
+// Prepare sends a small put's body inside the call; larger ones stream.
 func (c *httpReplica) Prepare(ctx context.Context, req PrepareRequest, body io.Reader) (CommitResponse, error) {
 	if req.Kind != opPut {
-		return call[CommitResponse](ctx, c, "prepare", req, bytes.NewReader(nil), 0)
+		return muxCall[CommitResponse](ctx, c, "prepare", req, nil)
+	}
+	if req.Size >= 0 && req.Size <= muxInlineMax {
+		b := make([]byte, req.Size+frameLen)
+		if _, err := io.ReadFull(body, b); err != nil {
+			return CommitResponse{}, err
+		}
+		return muxCall[CommitResponse](ctx, c, "prepare", req, b)
 	}
 	return call[CommitResponse](ctx, c, "prepare", req, body, req.Size+frameLen)
 }
 
 func (c *httpReplica) Commit(ctx context.Context, req StageRef) (CommitResponse, error) {
-	return c.t.batchers(c).commits.call(ctx, req)
+	return muxCall[CommitResponse](ctx, c, "commit", req, nil)
 }
 
 func (c *httpReplica) Abort(ctx context.Context, req StageRef) (Empty, error) {
-	return call[Empty](ctx, c, "abort", req, nil, 0)
+	return muxCall[Empty](ctx, c, "abort", req, nil)
 }
 
 func (c *httpReplica) PutVersion(ctx context.Context, req PutVersionRequest, body io.Reader) (store.ObjectInfo, error) {
@@ -152,7 +166,7 @@ func (c *httpReplica) PutVersion(ctx context.Context, req PutVersionRequest, bod
 }
 
 func (c *httpReplica) DeleteVersion(ctx context.Context, req DeleteVersionRequest) (Empty, error) {
-	return call[Empty](ctx, c, "deleteversion", req, nil, 0)
+	return muxCall[Empty](ctx, c, "deleteversion", req, nil)
 }
 
 func (c *httpReplica) List(ctx context.Context, req ListRequest) (ListResponse, error) {
@@ -160,7 +174,7 @@ func (c *httpReplica) List(ctx context.Context, req ListRequest) (ListResponse, 
 }
 
 func (c *httpReplica) Upload(ctx context.Context, req UploadRequest) (UploadResponse, error) {
-	return call[UploadResponse](ctx, c, "upload", req, nil, 0)
+	return muxCall[UploadResponse](ctx, c, "upload", req, nil)
 }
 
 func (c *httpReplica) UploadPart(ctx context.Context, req PartRequest, body io.Reader) (store.PartInfo, error) {
@@ -172,18 +186,18 @@ func (c *httpReplica) Digests(ctx context.Context, req DigestRequest) (DigestRes
 }
 
 func (c *httpReplica) Members(ctx context.Context, req MembersRequest) (MembersResponse, error) {
-	return call[MembersResponse](ctx, c, "members", req, nil, 0)
+	return muxCall[MembersResponse](ctx, c, "members", req, nil)
 }
 
 func (c *httpReplica) Stats(ctx context.Context, req Empty) (NodeStats, error) {
-	return call[NodeStats](ctx, c, "stats", req, nil, 0)
+	return muxCall[NodeStats](ctx, c, "stats", req, nil)
 }
 
 // Get waits at most the transport timeout for the reply headers; the body
 // then streams under the caller's ctx.
 func (c *httpReplica) Get(ctx context.Context, req GetRequest) (store.ObjectInfo, io.ReadCloser, error) {
 	if req.Head {
-		info, err := c.t.batchers(c).heads.call(ctx, req)
+		info, err := muxCall[store.ObjectInfo](ctx, c, "head", req, nil)
 		return info, nil, err
 	}
 	cctx, cancel := context.WithCancel(ctx)
