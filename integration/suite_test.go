@@ -32,6 +32,7 @@ var objectSuite = []suiteCase{
 	{name: "Copy", fn: testCopy},
 	{name: "CopyConditions", fn: testCopyConditions},
 	{name: "BatchDelete", fn: testBatchDelete},
+	{name: "ACLs", fn: testACLs},
 	// listing
 	{name: "ListLarge", heavy: true, fn: testListLarge},
 	{name: "ListDelimiters", fn: testListDelimiters},

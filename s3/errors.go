@@ -30,6 +30,7 @@ func apiErr(status int, code, msg string) *APIError {
 
 // The S3 error codes BucketDB returns. One table, used by every handler.
 var (
+	ErrAccessControlListNotSupported     = apiErr(http.StatusBadRequest, "AccessControlListNotSupported", "The bucket does not allow ACLs.")
 	ErrAccessDenied                      = apiErr(http.StatusForbidden, "AccessDenied", "Access Denied.")
 	ErrAuthorizationHeaderMalformed      = apiErr(http.StatusBadRequest, "AuthorizationHeaderMalformed", "The authorization header is malformed.")
 	ErrAuthorizationQueryParametersError = apiErr(http.StatusBadRequest, "AuthorizationQueryParametersError", "Error parsing the X-Amz-Credential parameter.")
@@ -54,6 +55,7 @@ var (
 	ErrInvalidStorageClass               = apiErr(http.StatusBadRequest, "InvalidStorageClass", "The storage class you specified is not valid.")
 	ErrInvalidTag                        = apiErr(http.StatusBadRequest, "InvalidTag", "The tag provided was not a valid tag.")
 	ErrKeyTooLong                        = apiErr(http.StatusBadRequest, "KeyTooLongError", "Your key is too long.")
+	ErrMalformedACLError                 = apiErr(http.StatusBadRequest, "MalformedACLError", "The XML you provided was not well-formed or did not validate against our published schema.")
 	ErrMalformedXML                      = apiErr(http.StatusBadRequest, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.")
 	ErrMethodNotAllowed                  = apiErr(http.StatusMethodNotAllowed, "MethodNotAllowed", "The specified method is not allowed against this resource.")
 	ErrMissingContentLength              = apiErr(http.StatusLengthRequired, "MissingContentLength", "You must provide the Content-Length HTTP header.")
@@ -77,6 +79,7 @@ var (
 	ErrLockConflict                      = apiErr(http.StatusConflict, "LockConflict", "The lock is held by another owner.")
 	ErrLockLost                          = apiErr(http.StatusConflict, "LockLost", "The lock lease expired or was taken by another owner.")
 	ErrNoSuchLock                        = apiErr(http.StatusNotFound, "NoSuchLock", "No lock is held on this key.")
+	ErrUnexpectedContent                 = apiErr(http.StatusBadRequest, "UnexpectedContent", "This request does not support content.")
 	ErrXAmzContentSHA256Mismatch         = apiErr(http.StatusBadRequest, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.")
 	ErrInvalidChunkSize                  = apiErr(http.StatusForbidden, "InvalidChunkSizeError", "Only the last chunk is allowed to have a size less than 8192 bytes.")
 	ErrMalformedTrailer                  = apiErr(http.StatusBadRequest, "MalformedTrailerError", "The request contained trailing data that was not well-formed.")

@@ -55,6 +55,8 @@ var routes = []route{
 	{"GetBucketLifecycleConfiguration", http.MethodGet, levelBucket, []string{"lifecycle"}, ""},
 	{"PutBucketLifecycleConfiguration", http.MethodPut, levelBucket, []string{"lifecycle"}, ""},
 	{"DeleteBucketLifecycle", http.MethodDelete, levelBucket, []string{"lifecycle"}, ""},
+	{"GetBucketAcl", http.MethodGet, levelBucket, []string{"acl"}, ""},
+	{"PutBucketAcl", http.MethodPut, levelBucket, []string{"acl"}, ""},
 	{"DeleteObjects", http.MethodPost, levelBucket, []string{"delete"}, ""},
 	{"ListObjectsV2", http.MethodGet, levelBucket, []string{"list-type=2"}, ""},
 	{"ListObjects", http.MethodGet, levelBucket, nil, ""},
@@ -72,6 +74,8 @@ var routes = []route{
 	{"GetObjectTagging", http.MethodGet, levelObject, []string{"tagging"}, ""},
 	{"PutObjectTagging", http.MethodPut, levelObject, []string{"tagging"}, ""},
 	{"DeleteObjectTagging", http.MethodDelete, levelObject, []string{"tagging"}, ""},
+	{"GetObjectAcl", http.MethodGet, levelObject, []string{"acl"}, ""},
+	{"PutObjectAcl", http.MethodPut, levelObject, []string{"acl"}, ""},
 	// The lock extension (locks.go; NotImplemented unless the Backend is a
 	// Locker).
 	{"AcquireLock", http.MethodPost, levelObject, []string{"lock"}, ""},
@@ -89,7 +93,7 @@ var routes = []route{
 // addressed with any method they answer NotImplemented instead of being
 // mistaken for a plain object or bucket operation.
 var unsupported = []string{
-	"acl", "accelerate", "analytics", "attributes", "encryption",
+	"accelerate", "analytics", "attributes", "encryption",
 	"intelligent-tiering", "inventory", "legal-hold", "logging", "metrics",
 	"notification", "object-lock", "ownershipControls", "policyStatus",
 	"publicAccessBlock", "replication", "requestPayment", "restore",
@@ -161,6 +165,10 @@ func (s *Server) route(r *http.Request) (op, bucket, key string) {
 func (s *Server) handlers() map[string]handler {
 	return map[string]handler{
 		"ListBuckets":                     s.listBuckets,
+		"GetBucketAcl":                    s.getBucketACL,
+		"PutBucketAcl":                    s.putBucketACL,
+		"GetObjectAcl":                    s.getObjectACL,
+		"PutObjectAcl":                    s.putObjectACL,
 		"CreateBucket":                    s.createBucket,
 		"HeadBucket":                      s.headBucket,
 		"DeleteBucket":                    s.deleteBucket,

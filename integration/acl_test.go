@@ -1,0 +1,41 @@
+package integration
+
+import (
+	"context"
+	"net/url"
+	"testing"
+
+	"github.com/minio/minio-go/v7"
+)
+
+// testACLs: ACLs are disabled (every bucket and object is private to its
+// owner): reading one shows the owner's full control, setting the same is
+// accepted, and asking for more is refused without changing anything.
+func testACLs(t *testing.T, tg *target) {
+	ctx := context.Background()
+	c := tg.c
+	b := newBucket(t, c)
+	putBytes(t, c, b, "k", []byte("acl body"), minio.PutObjectOptions{})
+
+	info, err := c.GetObjectACL(ctx, b, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.Metadata.Get("X-Amz-Acl"); got != "private" {
+		t.Fatalf("object ACL reads as %q, want private (grants %+v)", got, info.Grant)
+	}
+	tg.do(t, rawReq{method: "GET", path: "/" + b, query: url.Values{"acl": {""}}}).wantStatus(t, 200)
+	tg.do(t, rawReq{method: "PUT", path: "/" + b, query: url.Values{"acl": {""}}, header: hdr("x-amz-acl", "private")}).wantStatus(t, 200)
+	tg.do(t, rawReq{method: "PUT", path: "/" + b + "/k", query: url.Values{"acl": {""}}, header: hdr("x-amz-acl", "bucket-owner-full-control")}).wantStatus(t, 200)
+	tg.do(t, rawReq{method: "PUT", path: "/" + b, query: url.Values{"acl": {""}}, header: hdr("x-amz-acl", "public-read")}).
+		wantError(t, 400, "AccessControlListNotSupported")
+	tg.do(t, rawReq{method: "PUT", path: "/" + b + "/k", query: url.Values{"acl": {""}}, header: hdr("x-amz-acl", "public-read-write")}).
+		wantError(t, 400, "AccessControlListNotSupported")
+	tg.do(t, rawReq{method: "GET", path: "/" + b + "/missing", query: url.Values{"acl": {""}}}).wantError(t, 404, "NoSuchKey")
+
+	// Still private: an unsigned read is refused, and the object is intact.
+	tg.do(t, rawReq{method: "GET", path: "/" + b + "/k", anonymous: true}).wantError(t, 403, "AccessDenied")
+	if got, err := getBytes(ctx, c, b, "k", minio.GetObjectOptions{}); err != nil || string(got) != "acl body" {
+		t.Fatalf("object after ACL calls: %q, %v", got, err)
+	}
+}
