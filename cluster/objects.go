@@ -84,6 +84,14 @@ type answer struct {
 	m    Member
 	info store.ObjectInfo
 	err  error
+	rc   io.ReadCloser // this node's body of info, when the read asked for it
+}
+
+// closeBody drops a body read along with the answer.
+func (a answer) closeBody() {
+	if a.rc != nil {
+		a.rc.Close()
+	}
 }
 
 func (a answer) found() bool { return a.info.VersionID != "" && (a.err == nil || a.info.DeleteMarker) }
@@ -94,6 +102,16 @@ func (a answer) found() bool { return a.info.VersionID != "" && (a.err == nil ||
 // info (with the winner's error for a delete marker) and the replicas that
 // hold it; stale replicas are repaired in the background.
 func (n *Node) resolve(ctx context.Context, bucket, key string, opts store.GetOptions) (store.ObjectInfo, []Member, error) {
+	info, holders, local, err := n.resolveRead(ctx, bucket, key, opts, false)
+	local.closeBody()
+	return info, holders, err
+}
+
+// resolveRead is resolve; with body (a read without Range or PartNumber),
+// this node reads its own copy whole instead of only its version, and the
+// answer comes back with that body when its version is the winner (else
+// local.rc is nil): the common GET then costs this node one store read.
+func (n *Node) resolveRead(ctx context.Context, bucket, key string, opts store.GetOptions, body bool) (_ store.ObjectInfo, _ []Member, local answer, _ error) {
 	p := n.place(bucket, key)
 	hopts := opts
 	hopts.Range = nil
@@ -129,6 +147,20 @@ func (n *Node) resolve(ctx context.Context, bucket, key string, opts store.GetOp
 			}
 			r := n.replica(m)
 			go func() {
+				if body && m.ID == n.id {
+					// Under the request's context: the body outlives
+					// the resolution.
+					info, rc, err := r.Get(ctx, GetRequest{Bucket: bucket, Key: key, Opts: hopts})
+					if err == nil {
+						ch <- answer{m: m, info: info, rc: rc}
+						return
+					}
+					if rc != nil {
+						rc.Close()
+					}
+					// Errors are answered exactly as a version lookup
+					// answers them.
+				}
 				info, _, err := r.Get(cctx, GetRequest{Bucket: bucket, Key: key, Opts: hopts, Head: true})
 				ch <- answer{m: m, info: info, err: err}
 			}()
@@ -140,6 +172,13 @@ func (n *Node) resolve(ctx context.Context, bucket, key string, opts store.GetOp
 	var answers []answer
 	var errs []error
 	defer func() {
+		for _, a := range answers {
+			if a.rc != nil && a.rc != local.rc {
+				a.rc.Close()
+			}
+		}
+	}()
+	defer func() {
 		if pending == 0 {
 			cancel()
 			return
@@ -150,6 +189,7 @@ func (n *Node) resolve(ctx context.Context, bucket, key string, opts store.GetOp
 			stale := false
 			for ; pending > 0; pending-- {
 				a := <-ch
+				a.closeBody()
 				if definitive(a.err) && len(first) > 0 && !agree([]answer{first[0], a}) {
 					stale = true
 				}
@@ -197,7 +237,7 @@ func (n *Node) resolve(ctx context.Context, bucket, key string, opts store.GetOp
 		}
 	}
 	if len(answers) < p.r {
-		return store.ObjectInfo{}, nil, unavailable("read", len(answers), p.r, errs)
+		return store.ObjectInfo{}, nil, answer{}, unavailable("read", len(answers), p.r, errs)
 	}
 	best := newest(answers, nil)
 	if best != nil && !agree(answers) {
@@ -229,11 +269,11 @@ func (n *Node) resolve(ctx context.Context, bucket, key string, opts store.GetOp
 		}
 		if len(es) == 0 {
 			if opts.VersionID != "" {
-				return store.ObjectInfo{}, nil, store.ErrNoSuchVersion
+				return store.ObjectInfo{}, nil, answer{}, store.ErrNoSuchVersion
 			}
-			return store.ObjectInfo{}, nil, store.ErrNoSuchKey
+			return store.ObjectInfo{}, nil, answer{}, store.ErrNoSuchKey
 		}
-		return answers[0].info, nil, commonDefinitive(es)
+		return answers[0].info, nil, answer{}, commonDefinitive(es)
 	}
 	var holders []Member
 	stale := false
@@ -250,7 +290,14 @@ func (n *Node) resolve(ctx context.Context, bucket, key string, opts store.GetOp
 			n.repairLater(bucket, key)
 		}
 	}
-	return best.info, holders, best.err
+	if best.err == nil {
+		for _, a := range answers {
+			if a.rc != nil && internalOf(a.info) == internalOf(best.info) {
+				local = a
+			}
+		}
+	}
+	return best.info, holders, local, best.err
 }
 
 // newest returns the answer with the newest version, skipping dropped IDs.
@@ -339,10 +386,15 @@ func (n *Node) GetObject(ctx context.Context, bucket, key string, opts store.Get
 		return info, rc, err
 	}
 	var lastErr error
+	whole := opts.Range == nil && opts.PartNumber == 0
 	for attempt := 0; attempt < 3; attempt++ {
-		info, holders, err := n.resolve(ctx, bucket, key, opts)
+		info, holders, local, err := n.resolveRead(ctx, bucket, key, opts, whole)
 		if err != nil {
+			local.closeBody()
 			return info, nil, err
+		}
+		if local.rc != nil {
+			return fixShown(local.info, info), local.rc, nil
 		}
 		// Prefer this node's own copy.
 		for i, m := range holders {
