@@ -541,3 +541,46 @@ func trimAll(v string) string {
 	}
 	return b.String()
 }
+
+// PostPolicySignature is what a browser-based upload form (POST Object)
+// carries to authenticate: the policy field as sent (base64) and the SigV4
+// form fields.
+type PostPolicySignature struct {
+	Policy     string // "policy"
+	Algorithm  string // "x-amz-algorithm"
+	Credential string // "x-amz-credential"
+	Date       string // "x-amz-date"
+	Signature  string // "x-amz-signature"
+}
+
+// VerifyPostPolicy checks the signature of a POST Object form: the hex
+// HMAC-SHA256 of the base64 policy with the signing key of the credential's
+// access key, date and region (service s3). It returns the access key. The
+// error is an *APIError: ErrInvalidArgument for a malformed algorithm,
+// credential or date, ErrInvalidAccessKeyID, or ErrSignatureDoesNotMatch.
+// The policy's own expiration and conditions are the caller's to check.
+func (v *Verifier) VerifyPostPolicy(f PostPolicySignature) (string, error) {
+	if f.Algorithm != signV4Algorithm {
+		return "", ErrInvalidArgument.WithMessage("x-amz-algorithm only supports %q.", signV4Algorithm)
+	}
+	af, err := parseCredential(f.Credential, ErrInvalidArgument)
+	if err != nil {
+		return "", err
+	}
+	t, err := time.Parse(iso8601Basic, f.Date)
+	if err != nil {
+		return "", ErrInvalidArgument.WithMessage("x-amz-date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\".")
+	}
+	if t.Format(yyyymmdd) != af.date {
+		return "", ErrInvalidArgument.WithMessage("Invalid credential date %q. This date is not the same as x-amz-date: %q.", af.date, t.Format(yyyymmdd))
+	}
+	secret, ok := v.creds[af.accessKey]
+	if !ok {
+		return "", ErrInvalidAccessKeyID
+	}
+	want := hex.EncodeToString(hmacSHA256(signingKey(secret, af.date, af.region), f.Policy))
+	if !hmac.Equal([]byte(want), []byte(strings.ToLower(f.Signature))) {
+		return "", ErrSignatureDoesNotMatch
+	}
+	return af.accessKey, nil
+}

@@ -142,3 +142,11 @@ var (
 	ErrUserKeyMustBeSpecified    = apiErr(http.StatusBadRequest, "UserKeyMustBeSpecified", "The bucket POST must contain the specified field name. If it is specified, check the order of the fields.")
 	ErrInvalidCopySource         = apiErr(http.StatusBadRequest, "InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey.")
 )
+
+// Errors of POST Object (browser-based uploads, postobject.go).
+var (
+	ErrMalformedPOSTRequest                = apiErr(http.StatusBadRequest, "MalformedPOSTRequest", "The body of your POST request is not well-formed multipart/form-data.")
+	ErrMaxPostPreDataLengthExceeded        = apiErr(http.StatusBadRequest, "MaxPostPreDataLengthExceeded", "Your POST request fields preceding the upload file were too large.")
+	ErrInvalidPolicyDocument               = apiErr(http.StatusBadRequest, "InvalidPolicyDocument", "The content of the form does not meet the conditions specified in the policy document.")
+	ErrIncorrectNumberOfFilesInPostRequest = apiErr(http.StatusBadRequest, "IncorrectNumberOfFilesInPostRequest", "POST requires exactly one file upload per request.")
+)

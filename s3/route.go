@@ -23,7 +23,8 @@ const (
 
 // route is one row of the route table: an operation selected by method,
 // path level, query markers ("uploads" = present, "list-type=2" = value)
-// and optionally a header that must be present.
+// and optionally a header that must be present ("x-amz-copy-source") or
+// whose media type must be the given one ("Content-Type=multipart/form-data").
 type route struct {
 	op      string
 	method  string
@@ -58,6 +59,7 @@ var routes = []route{
 	{"GetBucketAcl", http.MethodGet, levelBucket, []string{"acl"}, ""},
 	{"PutBucketAcl", http.MethodPut, levelBucket, []string{"acl"}, ""},
 	{"DeleteObjects", http.MethodPost, levelBucket, []string{"delete"}, ""},
+	{"PostObject", http.MethodPost, levelBucket, nil, "Content-Type=multipart/form-data"},
 	{"ListObjectsV2", http.MethodGet, levelBucket, []string{"list-type=2"}, ""},
 	{"ListObjects", http.MethodGet, levelBucket, nil, ""},
 	{"CreateBucket", http.MethodPut, levelBucket, nil, ""},
@@ -137,7 +139,7 @@ func selectOp(lv level, r *http.Request) string {
 	}
 	for _, rw := range routes {
 		if rw.level == lv && rw.method == r.Method && queryMatches(q, rw.queries) &&
-			(rw.header == "" || r.Header.Get(rw.header) != "") {
+			headerMatches(r.Header, rw.header) {
 			return rw.op
 		}
 	}
@@ -190,6 +192,7 @@ func (s *Server) handlers() map[string]handler {
 		"PutBucketLifecycleConfiguration": s.putBucketLifecycle,
 		"DeleteBucketLifecycle":           s.deleteBucketLifecycle,
 		"DeleteObjects":                   s.deleteObjects,
+		"PostObject":                      s.postObject,
 		"ListObjectsV2":                   s.listObjectsV2,
 		"ListObjects":                     s.listObjectsV1,
 		"UploadPartCopy":                  s.uploadPartCopy,
@@ -224,6 +227,22 @@ func queryMatches(q url.Values, markers []string) bool {
 		}
 	}
 	return true
+}
+
+// headerMatches reports whether h satisfies a route's header marker: ""
+// always, "name" when the header is set, "name=media/type" when the
+// header's media type (parameters ignored) is that one, in any case.
+func headerMatches(h http.Header, marker string) bool {
+	if marker == "" {
+		return true
+	}
+	name, want, hasValue := strings.Cut(marker, "=")
+	v := h.Get(name)
+	if !hasValue {
+		return v != ""
+	}
+	mt, _, _ := strings.Cut(v, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), want)
 }
 
 // operation names the operation r addresses ("" when none), for tests and

@@ -8,16 +8,17 @@
 //  2. /health/live and /health/ready are answered without authentication,
 //     /health (the JSON document) with or without (Config.HealthAuth);
 //  3. virtual-host addressing ("bucket.<domain>") is folded into the path and
-//     the one route table (routes.go) names the operation ("PutObject");
+//     the one route table (route.go) names the operation ("PutObject");
 //  4. the request is authenticated (Verifier); its decoded body (Payload)
-//     is the only body handlers read;
+//     is the only body handlers read (POST Object, an unsigned form that
+//     carries its own signature, is authenticated by its handler);
 //  5. the handler runs and returns an error or nil; errors are rendered as S3
 //     XML by writeError, the one function that writes errors;
 //  6. one access-log line is written per request.
 //
 // Handlers live in one file per operation family (buckets.go, objects.go,
 // copy.go, delete.go, listing.go, versioning.go, multipart.go, tagging.go,
-// config.go, health.go). A handler panic is recovered and answered with
+// acl.go, postobject.go, config.go, health.go). A handler panic is recovered and answered with
 // InternalError.
 //
 // Concurrency: a Server is immutable after New and serves requests
@@ -269,6 +270,13 @@ func (s *Server) ServeHTTP(hw http.ResponseWriter, r *http.Request) {
 	c.op, c.bucket, c.key = s.route(s.addressed(r))
 	if c.op == "" {
 		s.finish(w, r, c, ErrMethodNotAllowed)
+		return
+	}
+	if c.op == "PostObject" {
+		// A browser-based upload is an unsigned request whose form carries
+		// the policy signature: the handler authenticates it (postobject.go).
+		c.in.r = r.Body
+		s.finish(w, r, c, s.ops[c.op](w, r, c))
 		return
 	}
 
