@@ -18,11 +18,13 @@ const (
 	metaMtime = "mtime"
 	metaCtime = "ctime"
 	metaAtime = "atime"
+	metaRdev  = "rdev" // device number of a character or block device node
 )
 
 // attrs are the POSIX attributes of one node.
 type attrs struct {
 	mode  uint32 // st_mode including the file type bits
+	rdev  uint32 // device number (device nodes only)
 	uid   uint32
 	gid   uint32
 	size  int64
@@ -38,6 +40,17 @@ type attrs struct {
 
 // kind returns the file-type bits.
 func (a attrs) kind() uint32 { return a.mode & syscall.S_IFMT }
+
+// objectKind reports whether t is a file type stored as an object of its
+// own whose mode says what it is (s3fs's representation): a symlink (the
+// body is the target), a FIFO, a socket or a device node (empty bodies).
+func objectKind(t uint32) bool {
+	switch t {
+	case syscall.S_IFLNK, syscall.S_IFIFO, syscall.S_IFSOCK, syscall.S_IFCHR, syscall.S_IFBLK:
+		return true
+	}
+	return false
+}
 
 // parseEpoch reads decimal epoch seconds, integer (s3fs) or fractional
 // (rclone).
@@ -74,14 +87,20 @@ func (c *Config) attrsFromObject(info ObjectInfo, kind uint32) attrs {
 			mode |= kind
 		}
 		// A marker or object keeps the type it was found as, except
-		// that a regular-file object may declare itself a symlink.
-		if mode&syscall.S_IFMT != kind && !(kind == syscall.S_IFREG && mode&syscall.S_IFMT == syscall.S_IFLNK) {
+		// that a regular-file object may declare itself a symlink, FIFO,
+		// socket or device node.
+		if mode&syscall.S_IFMT != kind && !(kind == syscall.S_IFREG && objectKind(mode&syscall.S_IFMT)) {
 			mode = kind | mode&07777
 		}
 		a.mode = mode
 	}
 	if v, err := strconv.ParseUint(strings.TrimSpace(m[metaUID]), 10, 32); err == nil {
 		a.uid = uint32(v)
+	}
+	if k := a.kind(); k == syscall.S_IFCHR || k == syscall.S_IFBLK {
+		if v, err := strconv.ParseUint(strings.TrimSpace(m[metaRdev]), 10, 32); err == nil {
+			a.rdev = uint32(v)
+		}
 	}
 	if v, err := strconv.ParseUint(strings.TrimSpace(m[metaGID]), 10, 32); err == nil {
 		a.gid = uint32(v)
@@ -110,7 +129,7 @@ func (c *Config) attrsFromObject(info ObjectInfo, kind uint32) attrs {
 // storedAttrMeta returns the attribute keys of m (those meta renders).
 func storedAttrMeta(m Meta) Meta {
 	out := Meta{}
-	for _, k := range []string{metaMode, metaUID, metaGID, metaMtime, metaCtime} {
+	for _, k := range []string{metaMode, metaUID, metaGID, metaMtime, metaCtime, metaRdev} {
 		if v, ok := m[k]; ok {
 			out[k] = v
 		}
@@ -140,18 +159,23 @@ func (a attrs) metaUnchanged() bool {
 
 // meta renders the attributes as object metadata in s3fs's form.
 func (a attrs) meta() Meta {
-	return Meta{
+	m := Meta{
 		metaMode:  strconv.FormatUint(uint64(a.mode), 10),
 		metaUID:   strconv.FormatUint(uint64(a.uid), 10),
 		metaGID:   strconv.FormatUint(uint64(a.gid), 10),
 		metaMtime: strconv.FormatInt(a.mtime.Unix(), 10),
 		metaCtime: strconv.FormatInt(a.ctime.Unix(), 10),
 	}
+	if a.rdev != 0 {
+		m[metaRdev] = strconv.FormatUint(uint64(a.rdev), 10)
+	}
+	return m
 }
 
 // fill writes the attributes into a FUSE Attr.
 func (a attrs) fill(out *fuse.Attr) {
 	out.Mode = a.mode
+	out.Rdev = a.rdev
 	out.Uid = a.uid
 	out.Gid = a.gid
 	out.Size = uint64(a.size)

@@ -52,6 +52,7 @@ var (
 	_ fs.NodeRmdirer     = (*dirNode)(nil)
 	_ fs.NodeRenamer     = (*dirNode)(nil)
 	_ fs.NodeSymlinker   = (*dirNode)(nil)
+	_ fs.NodeMknoder     = (*dirNode)(nil)
 	_ fs.NodeGetattrer   = (*dirNode)(nil)
 	_ fs.NodeSetattrer   = (*dirNode)(nil)
 	_ fs.NodeStatfser    = (*dirNode)(nil)
@@ -529,8 +530,8 @@ func (d *dirNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 		mode := uint32(syscall.S_IFREG)
 		if e.isDir {
 			mode = syscall.S_IFDIR
-		} else if t, ok := parseModeType(e.info.Meta); ok && t == syscall.S_IFLNK {
-			mode = syscall.S_IFLNK
+		} else if t, ok := parseModeType(e.info.Meta); ok && objectKind(t) {
+			mode = t
 		}
 		entries = append(entries, fuse.DirEntry{Name: name, Mode: mode})
 	}
@@ -611,30 +612,60 @@ func (d *dirNode) Create(ctx context.Context, name string, flags uint32, mode ui
 
 // Symlink stores the target as the object body with mode S_IFLNK|0777.
 func (d *dirNode) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	a := d.newAttrs(ctx, syscall.S_IFLNK, 0o777)
+	ch, fn, errno := d.createObject(ctx, "symlink", name, a, target, out)
+	if errno == 0 {
+		fn.target = target
+	}
+	return ch, errno
+}
+
+// Mknod makes a FIFO, a socket or a device node (or an empty regular file)
+// as an empty object whose mode carries the type, as s3fs stores them. The
+// kernel serves FIFOs and sockets itself; device nodes need CAP_MKNOD, and
+// the mount is nodev.
+func (d *dirNode) Mknod(ctx context.Context, name string, mode, dev uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	kind := mode & syscall.S_IFMT
+	switch kind {
+	case 0:
+		kind = syscall.S_IFREG
+	case syscall.S_IFREG, syscall.S_IFIFO, syscall.S_IFSOCK, syscall.S_IFCHR, syscall.S_IFBLK:
+	default:
+		return nil, syscall.EINVAL
+	}
+	a := d.newAttrs(ctx, kind, mode)
+	if kind == syscall.S_IFCHR || kind == syscall.S_IFBLK {
+		a.rdev = dev
+	}
+	ch, _, errno := d.createObject(ctx, "mknod", name, a, "", out)
+	return ch, errno
+}
+
+// createObject stores a new node that is complete at once (a symlink or
+// a special file): body and attributes in one PUT.
+func (d *dirNode) createObject(ctx context.Context, op, name string, a attrs, body string, out *fuse.EntryOut) (*fs.Inode, *fileNode, syscall.Errno) {
 	if d.fsys.cfg.ReadOnly || d.isVersionsRoot(name) {
-		return nil, syscall.EROFS
+		return nil, nil, syscall.EROFS
 	}
 	if errno := checkNewName(name); errno != 0 {
-		return nil, errno
+		return nil, nil, errno
 	}
 	prefix, ok := d.keyPrefix()
 	if !ok {
-		return nil, syscall.ENOENT
+		return nil, nil, syscall.ENOENT
 	}
-	a := d.newAttrs(ctx, syscall.S_IFLNK, 0o777)
-	a.size = int64(len(target))
+	a.size = int64(len(body))
 	cctx, cancel := d.fsys.opCtx(ctx)
-	info, err := d.fsys.bucket.Put(cctx, prefix+name, strings.NewReader(target), int64(len(target)), a.meta())
+	info, err := d.fsys.bucket.Put(cctx, prefix+name, strings.NewReader(body), int64(len(body)), a.meta())
 	cancel()
 	if err != nil {
-		return nil, d.fsys.errnoOf("symlink", err)
+		return nil, nil, d.fsys.errnoOf(op, err)
 	}
 	a.etag = info.ETag
 	fn := d.fsys.newFileNode(a)
-	fn.target = target
 	d.invalidate()
 	d.fsys.entryOut(a, out)
-	return d.NewInode(ctx, fn, fs.StableAttr{Mode: syscall.S_IFLNK}), 0
+	return d.NewInode(ctx, fn, fs.StableAttr{Mode: a.kind()}), fn, 0
 }
 
 // Unlink deletes the object (writing a marker first if the directory is

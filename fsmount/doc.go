@@ -43,7 +43,9 @@
 //     next upload of a file being written, otherwise at once by a CopyObject
 //     of the object onto itself with replaced metadata.
 //   - A symlink is an object whose body is the target and whose mode has
-//     S_IFLNK (s3fs's representation). Hard links fail with ENOTSUP.
+//     S_IFLNK (s3fs's representation); a FIFO, socket or device node made
+//     by mknod is an empty object whose mode has its type (and a device
+//     node's number in x-amz-meta-rdev). Hard links fail with ENOTSUP.
 //     Extended attributes are not stored (reads find none, writes ENOTSUP).
 //   - rename of a file is a server-side copy then a delete (pending writes
 //     are uploaded first); of a directory, a copy of every key below it,

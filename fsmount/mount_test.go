@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // testMount mounts fsys (over b) in a temporary directory and unmounts it
@@ -449,5 +452,70 @@ func TestChmodRightAfterClose(t *testing.T) {
 			}
 			time.Sleep(time.Millisecond)
 		}
+	}
+}
+
+// TestMountSpecialFiles: mknod makes FIFOs, sockets and device nodes as
+// empty objects whose mode carries the type; they keep it across mounts,
+// list with it, take chmod, and a FIFO carries data (the kernel serves it).
+func TestMountSpecialFiles(t *testing.T) {
+	b := NewMemBucket()
+	dir, _ := testMount(t, b, nil)
+	fifo, cdev, sock := filepath.Join(dir, "fifo"), filepath.Join(dir, "cdev"), filepath.Join(dir, "sock")
+	if err := syscall.Mkfifo(fifo, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mknod(cdev, syscall.S_IFCHR|0o600, int(unix.Mkdev(1, 7))); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mknod(sock, syscall.S_IFSOCK|0o700, 0); err != nil {
+		t.Fatal(err)
+	}
+	if body, meta := mustObject(t, b, "fifo"); len(body) != 0 || meta["mode"] != strconv.Itoa(syscall.S_IFIFO|0o640) {
+		t.Fatalf("fifo object %q %v", body, meta)
+	}
+	if _, meta := mustObject(t, b, "cdev"); meta["mode"] != strconv.Itoa(syscall.S_IFCHR|0o600) || meta["rdev"] != strconv.Itoa(int(unix.Mkdev(1, 7))) {
+		t.Fatalf("device object %v", meta)
+	}
+	if err := os.Chmod(fifo, 0o604); err != nil {
+		t.Fatal(err)
+	}
+	if _, meta := mustObject(t, b, "fifo"); meta["mode"] != strconv.Itoa(syscall.S_IFIFO|0o604) {
+		t.Fatalf("fifo after chmod %v", meta)
+	}
+	go func() {
+		if f, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+			f.Write([]byte("through the pipe"))
+			f.Close()
+		}
+	}()
+	if got, err := os.ReadFile(fifo); err != nil || string(got) != "through the pipe" {
+		t.Fatalf("read fifo %q %v", got, err)
+	}
+
+	// A second mount of the bucket sees the same types.
+	dir2, _ := testMount(t, b, nil)
+	want := map[string]fs.FileMode{"fifo": fs.ModeNamedPipe, "cdev": fs.ModeDevice | fs.ModeCharDevice, "sock": fs.ModeSocket}
+	ents, err := os.ReadDir(dir2)
+	if err != nil || len(ents) != 3 {
+		t.Fatalf("readdir %v %v", ents, err)
+	}
+	for _, e := range ents {
+		if e.Type() != want[e.Name()] {
+			t.Errorf("readdir %s: type %v, want %v", e.Name(), e.Type(), want[e.Name()])
+		}
+		st, err := os.Lstat(filepath.Join(dir2, e.Name()))
+		if err != nil || st.Mode().Type() != want[e.Name()] {
+			t.Errorf("lstat %s: %v %v", e.Name(), st, err)
+		}
+	}
+	if st, err := os.Lstat(filepath.Join(dir2, "cdev")); err != nil || uint64(st.Sys().(*syscall.Stat_t).Rdev) != unix.Mkdev(1, 7) {
+		t.Fatalf("device number %v %v", st, err)
+	}
+	if err := os.Remove(filepath.Join(dir2, "fifo")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := b.Bytes("fifo"); ok {
+		t.Fatal("fifo object still there after unlink")
 	}
 }

@@ -260,7 +260,30 @@ func TestFuseFileSemantics(t *testing.T) {
 		t.Fatalf("long name: %v", err)
 	}
 
+	// mkfifo and mknod make objects whose mode carries the type (as s3fs
+	// does); the kernel carries a FIFO's data.
+	must(t, syscall.Mkfifo(m.path("fifo"), 0o600))
+	must(t, syscall.Mknod(m.path("sock"), syscall.S_IFSOCK|0o600, 0))
+	if meta := statMeta(t, c, bucket, "fifo").UserMetadata; meta["Mode"] != strconv.Itoa(syscall.S_IFIFO|0o600) {
+		t.Fatalf("fifo headers: %v", meta)
+	}
+	go func() {
+		if f, err := os.OpenFile(m.path("fifo"), os.O_WRONLY, 0); err == nil {
+			f.Write([]byte("piped"))
+			f.Close()
+		}
+	}()
+	if got, err := os.ReadFile(m.path("fifo")); err != nil || string(got) != "piped" {
+		t.Fatalf("fifo: %q %v", got, err)
+	}
+
 	m.remount()
+	if st, err := os.Lstat(m.path("fifo")); err != nil || st.Mode().Type() != os.ModeNamedPipe || st.Mode().Perm() != 0o600 {
+		t.Fatalf("fifo after remount: %v %v", st, err)
+	}
+	if st, err := os.Lstat(m.path("sock")); err != nil || st.Mode().Type() != os.ModeSocket {
+		t.Fatalf("socket after remount: %v %v", st, err)
+	}
 	st, err := os.Stat(m.path("f.txt"))
 	must(t, err)
 	sys := st.Sys().(*syscall.Stat_t)
