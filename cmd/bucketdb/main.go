@@ -15,7 +15,6 @@ commands:
   mount     mount a bucket (or a prefix of one) as a local directory
   admin     status, gc, scrub, config, remove (run "bucketdb admin -h")
   cluster   status | remove NODE: the cluster's members, their state and healing
-  admin     operate a running node: status, gc, scrub, config, remove
   version   print the version
 
 Run "bucketdb <command> -h" for the flags of a command.
