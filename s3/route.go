@@ -57,6 +57,18 @@ var routes = []route{
 	{"PutBucketLifecycleConfiguration", http.MethodPut, levelBucket, []string{"lifecycle"}, ""},
 	{"DeleteBucketLifecycle", http.MethodDelete, levelBucket, []string{"lifecycle"}, ""},
 	{"GetBucketAcl", http.MethodGet, levelBucket, []string{"acl"}, ""},
+	// Configurations not implemented, read as never set (unconfigured.go).
+	{"GetBucketEncryption", http.MethodGet, levelBucket, []string{"encryption"}, ""},
+	{"GetBucketOwnershipControls", http.MethodGet, levelBucket, []string{"ownershipControls"}, ""},
+	{"GetPublicAccessBlock", http.MethodGet, levelBucket, []string{"publicAccessBlock"}, ""},
+	{"GetBucketPolicyStatus", http.MethodGet, levelBucket, []string{"policyStatus"}, ""},
+	{"GetObjectLockConfiguration", http.MethodGet, levelBucket, []string{"object-lock"}, ""},
+	{"GetBucketWebsite", http.MethodGet, levelBucket, []string{"website"}, ""},
+	{"GetBucketReplication", http.MethodGet, levelBucket, []string{"replication"}, ""},
+	{"GetBucketLogging", http.MethodGet, levelBucket, []string{"logging"}, ""},
+	{"GetBucketNotificationConfiguration", http.MethodGet, levelBucket, []string{"notification"}, ""},
+	{"GetBucketAccelerateConfiguration", http.MethodGet, levelBucket, []string{"accelerate"}, ""},
+	{"GetBucketRequestPayment", http.MethodGet, levelBucket, []string{"requestPayment"}, ""},
 	{"PutBucketAcl", http.MethodPut, levelBucket, []string{"acl"}, ""},
 	{"DeleteObjects", http.MethodPost, levelBucket, []string{"delete"}, ""},
 	{"PostObject", http.MethodPost, levelBucket, nil, "Content-Type=multipart/form-data"},
@@ -92,8 +104,9 @@ var routes = []route{
 }
 
 // unsupported are sub-resources S3 has and BucketDB does not implement:
-// addressed with any method they answer NotImplemented instead of being
-// mistaken for a plain object or bucket operation.
+// addressed with a method no row serves (some are read as never set) they
+// answer NotImplemented instead of being mistaken for a plain object or
+// bucket operation.
 var unsupported = []string{
 	"accelerate", "analytics", "attributes", "encryption",
 	"intelligent-tiering", "inventory", "legal-hold", "logging", "metrics",
@@ -126,10 +139,23 @@ func (s *Server) buildRouter() (*mux.Router, map[string]handler) {
 var levelNames = map[level]string{levelService: "service", levelBucket: "bucket", levelObject: "object"}
 
 // selectOp returns the operation of the route table that r addresses at
-// path level lv (first matching row wins), "NotImplemented" for a known but
-// unsupported sub-resource, or "" when no row matches.
+// path level lv (first matching row wins; rows with query markers first),
+// "NotImplemented" for a sub-resource no row serves with r's method, or ""
+// when no row matches.
 func selectOp(lv level, r *http.Request) string {
 	q := r.URL.Query()
+	match := func(withMarkers bool) string {
+		for _, rw := range routes {
+			if (len(rw.queries) > 0) == withMarkers && rw.level == lv && rw.method == r.Method &&
+				queryMatches(q, rw.queries) && headerMatches(r.Header, rw.header) {
+				return rw.op
+			}
+		}
+		return ""
+	}
+	if op := match(true); op != "" {
+		return op
+	}
 	if lv != levelService {
 		for _, k := range unsupported {
 			if _, ok := q[k]; ok {
@@ -137,13 +163,7 @@ func selectOp(lv level, r *http.Request) string {
 			}
 		}
 	}
-	for _, rw := range routes {
-		if rw.level == lv && rw.method == r.Method && queryMatches(q, rw.queries) &&
-			headerMatches(r.Header, rw.header) {
-			return rw.op
-		}
-	}
-	return ""
+	return match(false)
 }
 
 // route matches r to an operation: its name and the bucket and key the path
@@ -165,7 +185,7 @@ func (s *Server) route(r *http.Request) (op, bucket, key string) {
 
 // handlers maps operation names to their implementations.
 func (s *Server) handlers() map[string]handler {
-	return map[string]handler{
+	h := map[string]handler{
 		"ListBuckets":                     s.listBuckets,
 		"GetBucketAcl":                    s.getBucketACL,
 		"PutBucketAcl":                    s.putBucketACL,
@@ -214,6 +234,8 @@ func (s *Server) handlers() map[string]handler {
 		"HeadObject":                      s.headObject,
 		"DeleteObject":                    s.deleteObject,
 	}
+	s.addUnconfiguredHandlers(h)
+	return h
 }
 
 // queryMatches reports whether every marker is present in q ("uploads")

@@ -371,7 +371,7 @@ func TestMethodNotAllowed(t *testing.T) {
 	e := newTestServer(t)
 	e.bucket("mna")
 	wantError(t, e.do("POST", "/mna/key", nil), 405, "MethodNotAllowed")
-	wantError(t, e.do("GET", "/mna?website", nil), 501, "NotImplemented")
+	wantError(t, e.do("PUT", "/mna?website", nil), 501, "NotImplemented")
 }
 
 func TestVirtualHostStyle(t *testing.T) {
