@@ -89,6 +89,7 @@ var routes = []route{
 	{"PutObjectTagging", http.MethodPut, levelObject, []string{"tagging"}, ""},
 	{"DeleteObjectTagging", http.MethodDelete, levelObject, []string{"tagging"}, ""},
 	{"GetObjectAcl", http.MethodGet, levelObject, []string{"acl"}, ""},
+	{"GetObjectAttributes", http.MethodGet, levelObject, []string{"attributes"}, ""},
 	{"PutObjectAcl", http.MethodPut, levelObject, []string{"acl"}, ""},
 	// The lock extension (locks.go; NotImplemented unless the Backend is a
 	// Locker).
@@ -190,6 +191,7 @@ func (s *Server) handlers() map[string]handler {
 		"GetBucketAcl":                    s.getBucketACL,
 		"PutBucketAcl":                    s.putBucketACL,
 		"GetObjectAcl":                    s.getObjectACL,
+		"GetObjectAttributes":             s.getObjectAttributes,
 		"PutObjectAcl":                    s.putObjectACL,
 		"CreateBucket":                    s.createBucket,
 		"HeadBucket":                      s.headBucket,
