@@ -146,7 +146,7 @@ func New(cfg Config) (*FS, error) {
 		cfg:      cfg,
 		bucket:   cfg.Bucket,
 		log:      log,
-		cache:    newBlockCache(cfg.CacheBlocks),
+		cache:    newBlockCache(cfg.CacheBlocks, cfg.BlockSize),
 		prefetch: make(chan struct{}, 8),
 		started:  time.Now(),
 	}

@@ -13,13 +13,23 @@ import (
 // blockCache is the shared read cache: fixed-size blocks of object bodies
 // keyed by (key, ETag, block index), so a changed object never serves stale
 // bytes and readers of one file share what any of them fetched. Fetches are
-// single-flight. Memory is bounded by cap blocks; blocks still being
-// fetched are never evicted from under their waiters.
+// single-flight. Memory is bounded by cap blocks plus those still in use;
+// blocks still being fetched are never evicted from under their waiters.
+//
+// Block buffers are reused: a block is counted while its fetch runs and
+// while a reader copies from it, and once it is evicted and no longer
+// counted its buffer goes back to a free list that the next fetch takes.
+// A long sequential read thus cycles through the same memory instead of
+// allocating a new buffer per block, which the garbage collector would
+// reclaim only later and the runtime return to the kernel, to be faulted
+// in again.
 type blockCache struct {
 	mu      sync.Mutex
 	cap     int
+	size    int64 // buffer size (the block size)
 	entries map[blockKey]*list.Element
 	lru     *list.List // of *block, most recent at front
+	free    [][]byte
 }
 
 type blockKey struct {
@@ -33,37 +43,52 @@ type block struct {
 	ready chan struct{}
 	data  []byte
 	err   error
+
+	refs    int  // fetch + readers holding it (under blockCache.mu)
+	evicted bool // out of the cache: recycle once refs is 0
 }
 
-func newBlockCache(capacity int) *blockCache {
-	return &blockCache{cap: capacity, entries: map[blockKey]*list.Element{}, lru: list.New()}
+func newBlockCache(capacity int, blockSize int64) *blockCache {
+	return &blockCache{cap: capacity, size: blockSize, entries: map[blockKey]*list.Element{}, lru: list.New()}
 }
 
-// get returns the block, fetching it with fetch if absent. The caller
-// waits for the fetch; if prefetch is set and the block is absent the
-// fetch is started and nil returned at once.
-func (c *blockCache) get(k blockKey, fetch func() ([]byte, error), wait bool) (*block, bool) {
+// get returns the block, counted for the caller (release it), fetching it
+// with fetch if absent: in the caller's goroutine with wait, else in the
+// background. fetch fills a buffer of the block size and returns how much
+// of it is the block. started reports whether this call began the fetch.
+func (c *blockCache) get(k blockKey, fetch func(buf []byte) (int, error), wait bool) (b *block, started bool) {
 	c.mu.Lock()
 	if el, ok := c.entries[k]; ok {
 		c.lru.MoveToFront(el)
 		b := el.Value.(*block)
+		b.refs++
 		c.mu.Unlock()
 		return b, false
 	}
-	b := &block{k: k, ready: make(chan struct{})}
+	b = &block{k: k, ready: make(chan struct{}), refs: 2} // the caller and the fetch
 	c.entries[k] = c.lru.PushFront(b)
 	for c.lru.Len() > c.cap {
-		old := c.lru.Back()
-		c.lru.Remove(old)
-		delete(c.entries, old.Value.(*block).k)
+		c.evictLocked(c.lru.Back())
+	}
+	var buf []byte
+	if n := len(c.free); n > 0 {
+		buf, c.free = c.free[n-1], c.free[:n-1]
 	}
 	c.mu.Unlock()
 	run := func() {
-		b.data, b.err = fetch()
-		if b.err != nil {
+		if buf == nil {
+			buf = make([]byte, c.size)
+		}
+		n, err := fetch(buf)
+		if err != nil {
+			b.err = err
+			c.recycle(buf)
 			c.drop(b)
+		} else {
+			b.data = buf[:n]
 		}
 		close(b.ready)
+		c.release(b)
 	}
 	if wait {
 		run()
@@ -73,6 +98,44 @@ func (c *blockCache) get(k blockKey, fetch func() ([]byte, error), wait bool) (*
 	return b, true
 }
 
+// release ends the caller's use of b.
+func (c *blockCache) release(b *block) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b.refs--
+	if b.refs == 0 && b.evicted && b.data != nil {
+		c.recycleLocked(b.data)
+		b.data = nil
+	}
+}
+
+// evictLocked takes a block out of the cache; its buffer is recycled now
+// or when its last user releases it.
+func (c *blockCache) evictLocked(el *list.Element) {
+	b := el.Value.(*block)
+	c.lru.Remove(el)
+	delete(c.entries, b.k)
+	b.evicted = true
+	if b.refs == 0 && b.data != nil {
+		c.recycleLocked(b.data)
+		b.data = nil
+	}
+}
+
+func (c *blockCache) recycle(buf []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.recycleLocked(buf)
+}
+
+func (c *blockCache) recycleLocked(buf []byte) {
+	if int64(cap(buf)) == c.size && len(c.free) < c.cap {
+		c.free = append(c.free, buf[:cap(buf)])
+	}
+}
+
+// drop takes a failed block out of the cache (the next reader fetches
+// again).
 func (c *blockCache) drop(b *block) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -80,6 +143,7 @@ func (c *blockCache) drop(b *block) {
 		c.lru.Remove(el)
 		delete(c.entries, b.k)
 	}
+	b.evicted = true
 }
 
 func (c *blockCache) has(k blockKey) bool {
@@ -142,6 +206,11 @@ func (r objectReader) readAt(ctx context.Context, dest []byte, off int64) error 
 		b, _ := r.fsys.cache.get(r.blockKey(i), r.fetcher(i), false)
 		blocks = append(blocks, b)
 	}
+	defer func() {
+		for _, b := range blocks {
+			r.fsys.cache.release(b)
+		}
+	}()
 	r.prefetch(last+1, win)
 	for i, b := range blocks {
 		select {
@@ -194,23 +263,24 @@ func (r objectReader) prefetch(from int64, win int) {
 			if started {
 				<-b.ready
 			}
+			r.fsys.cache.release(b)
 			<-r.fsys.prefetch
 		}()
 	}
 }
 
 // fetcher returns a function that GETs block i with If-Match on the ETag.
-func (r objectReader) fetcher(i int64) func() ([]byte, error) {
-	return func() ([]byte, error) {
+func (r objectReader) fetcher(i int64) func(buf []byte) (int, error) {
+	return func(buf []byte) (int, error) {
 		bs := r.fsys.cfg.BlockSize
 		off := i * bs
 		n := min(bs, r.size-off)
 		if n <= 0 {
-			return nil, nil
+			return 0, nil
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), r.fsys.cfg.OpTimeout)
 		defer cancel()
-		var data []byte
+		got := 0
 		err := retryRead(ctx, func() error {
 			var rc io.ReadCloser
 			var err error
@@ -223,15 +293,13 @@ func (r objectReader) fetcher(i int64) func() ([]byte, error) {
 				return err
 			}
 			defer rc.Close()
-			data = make([]byte, n)
-			got, err := io.ReadFull(rc, data)
-			data = data[:got]
+			got, err = io.ReadFull(rc, buf[:n])
 			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 				return nil
 			}
 			return err
 		})
-		return data, err
+		return got, err
 	}
 }
 

@@ -1,0 +1,65 @@
+package fsmount
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"sync"
+	"testing"
+)
+
+func fillBlock(idx int64) func(buf []byte) (int, error) {
+	return func(buf []byte) (int, error) {
+		for i := range buf {
+			buf[i] = byte(idx)
+		}
+		return len(buf) - int(idx%3), nil // some blocks shorter than the buffer
+	}
+}
+
+// A sequential scan cycles through a bounded set of buffers.
+func TestBlockCacheReusesBuffers(t *testing.T) {
+	c := newBlockCache(4, 64)
+	bufs := map[*byte]bool{}
+	for i := range int64(200) {
+		fetch := fillBlock(i)
+		b, started := c.get(blockKey{"k", "e", i}, func(buf []byte) (int, error) {
+			bufs[&buf[:1][0]] = true
+			return fetch(buf)
+		}, true)
+		if !started || len(b.data) != 64-int(i%3) || !bytes.Equal(b.data, bytes.Repeat([]byte{byte(i)}, len(b.data))) {
+			t.Fatalf("block %d: started %v, data %v", i, started, b.data)
+		}
+		c.release(b)
+	}
+	if len(bufs) > 5 {
+		t.Fatalf("%d distinct buffers for 200 blocks through a cache of 4", len(bufs))
+	}
+}
+
+// Readers holding a block keep its bytes while it is evicted and its
+// neighbours reuse buffers.
+func TestBlockCacheConcurrentReaders(t *testing.T) {
+	c := newBlockCache(3, 256)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(g), 7))
+			for range 2000 {
+				i := rng.Int64N(12)
+				b, _ := c.get(blockKey{"k", "e", i}, fillBlock(i), rng.IntN(2) == 0)
+				<-b.ready
+				for _, v := range b.data {
+					if v != byte(i) {
+						t.Errorf("block %d holds byte %d", i, v)
+						break
+					}
+				}
+				c.release(b)
+			}
+		})
+	}
+	wg.Wait()
+	if len(c.free) > 3 {
+		t.Fatalf("free list of %d buffers, cap 3", len(c.free))
+	}
+}
