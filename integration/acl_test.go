@@ -39,3 +39,35 @@ func testACLs(t *testing.T, tg *target) {
 		t.Fatalf("object after ACL calls: %q, %v", got, err)
 	}
 }
+
+// testPolicyPublicRead: a bucket policy opens exactly what it names to
+// unsigned requests (here: reads under public/), through every node.
+func testPolicyPublicRead(t *testing.T, tg *target) {
+	ctx := context.Background()
+	c := tg.c
+	b := newBucket(t, c)
+	putBytes(t, c, b, "public/page.html", []byte("<p>hello</p>"), minio.PutObjectOptions{ContentType: "text/html"})
+	putBytes(t, c, b, "secret.txt", []byte("no"), minio.PutObjectOptions{})
+	anon := func(method, key string) *rawResp {
+		return tg.do(t, rawReq{method: method, path: "/" + b + "/" + key, anonymous: true, body: []byte("x")})
+	}
+	anon("GET", "public/page.html").wantError(t, 403, "AccessDenied")
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::` + b + `/public/*"]}]}`
+	if err := c.SetBucketPolicy(ctx, b, policy); err != nil {
+		t.Fatal(err)
+	}
+	r := anon("GET", "public/page.html")
+	r.wantStatus(t, 200)
+	if string(r.Body) != "<p>hello</p>" {
+		t.Fatalf("anonymous read: %q", r.Body)
+	}
+	anon("GET", "secret.txt").wantError(t, 403, "AccessDenied")
+	anon("PUT", "public/new.html").wantError(t, 403, "AccessDenied")
+	if _, err := c.StatObject(ctx, b, "public/new.html", minio.StatObjectOptions{}); minio.ToErrorResponse(err).Code != "NoSuchKey" {
+		t.Fatalf("anonymous PUT stored something: %v", err)
+	}
+	if err := c.SetBucketPolicy(ctx, b, ""); err != nil { // removes it
+		t.Fatal(err)
+	}
+	anon("GET", "public/page.html").wantError(t, 403, "AccessDenied")
+}

@@ -33,6 +33,7 @@ var objectSuite = []suiteCase{
 	{name: "CopyConditions", fn: testCopyConditions},
 	{name: "BatchDelete", fn: testBatchDelete},
 	{name: "ACLs", fn: testACLs},
+	{name: "PolicyPublicRead", fn: testPolicyPublicRead},
 	{name: "ObjectAttributes", fn: testObjectAttributes},
 	// listing
 	{name: "ListLarge", heavy: true, fn: testListLarge},

@@ -39,6 +39,12 @@ func (s *Server) putBucketPolicy(w http.ResponseWriter, r *http.Request, c *call
 	if !json.Valid(b) || len(strings.TrimSpace(string(b))) == 0 || strings.TrimSpace(string(b))[0] != '{' {
 		return ErrMalformedPolicy
 	}
+	if _, err := s.backend.GetBucket(r.Context(), c.bucket); err != nil {
+		return err
+	}
+	if _, err := parseBucketPolicy(b, c.bucket); err != nil {
+		return err
+	}
 	if err := s.backend.PutBucketConfig(r.Context(), c.bucket, policyConfigKind, b); err != nil {
 		return err
 	}

@@ -285,7 +285,8 @@ func (s *Server) ServeHTTP(hw http.ResponseWriter, r *http.Request) {
 		s.finish(w, r, c, err)
 		return
 	}
-	if p == nil || (p.Anonymous && !s.cfg.AllowAnonymous) {
+	if p == nil || (p.Anonymous && !s.cfg.AllowAnonymous &&
+		!s.policyAllowsAnonymous(r.Context(), r.URL.Query().Get("versionId"), c)) {
 		s.finish(w, r, c, ErrAccessDenied)
 		return
 	}

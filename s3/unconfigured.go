@@ -10,9 +10,10 @@ import (
 // one, else the empty or default document. Tools that read a bucket's whole
 // state (mc stat, infrastructure-as-code providers, SDK helpers) then see
 // "none" instead of an error. The answers are true of every bucket here:
-// nothing is encrypted at rest by the server, ACLs are disabled (the owner
-// owns every object), nothing can be made public, there is no object lock,
-// website, logging, notification, acceleration or replication. Setting any
+// nothing is encrypted at rest by the server, there is no object lock,
+// website, logging, notification, acceleration or replication, and ACLs
+// are disabled (the owner owns every object, no ACL makes anything
+// public; only a bucket policy can, see policy.go). Setting any
 // of them stays NotImplemented.
 
 type ownershipControls struct {
@@ -39,11 +40,6 @@ type requestPayment struct {
 	Payer   string   `xml:"Payer"`
 }
 
-type policyStatus struct {
-	XMLName  xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ PolicyStatus"`
-	IsPublic bool     `xml:"IsPublic"`
-}
-
 // unconfiguredGets are the operations (routed in route.go by their
 // sub-resource on a bucket GET) and their answer: a document or an error.
 var unconfiguredGets = []struct {
@@ -58,10 +54,11 @@ var unconfiguredGets = []struct {
 		d.Rule.ObjectOwnership = "BucketOwnerEnforced"
 		return d
 	}},
+	// Public ACLs are refused (acl.go); a bucket policy may open a bucket
+	// to anonymous requests (policy.go).
 	{op: "GetPublicAccessBlock", doc: func() any {
-		return publicAccessBlock{BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true}
+		return publicAccessBlock{BlockPublicAcls: true, IgnorePublicAcls: true}
 	}},
-	{op: "GetBucketPolicyStatus", doc: func() any { return policyStatus{} }},
 	{op: "GetObjectLockConfiguration", err: apiErr(http.StatusNotFound,
 		"ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this bucket.")},
 	{op: "GetBucketWebsite", err: apiErr(http.StatusNotFound,
