@@ -213,6 +213,7 @@ var anonymousActions = map[string]string{
 	"GetObjectTagging":        "s3:GetObjectTagging",
 	"GetObjectAttributes":     "s3:GetObjectAttributes",
 	"PutObject":               "s3:PutObject",
+	"PostObject":              "s3:PutObject",
 	"CreateMultipartUpload":   "s3:PutObject",
 	"UploadPart":              "s3:PutObject",
 	"CompleteMultipartUpload": "s3:PutObject",

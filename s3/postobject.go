@@ -98,7 +98,10 @@ func (s *Server) postObject(w http.ResponseWriter, r *http.Request, c *call) err
 	if err != nil {
 		return err
 	}
-	if c.accessKey, err = s.authorizePost(form); err != nil {
+	unsigned := false
+	if c.accessKey, err = s.authorizePost(form); errors.Is(err, errUnsignedPost) {
+		unsigned = true // allowed only if the bucket policy opens the key (below)
+	} else if err != nil {
 		return err
 	}
 	var pol *postPolicy
@@ -115,6 +118,9 @@ func (s *Server) postObject(w http.ResponseWriter, r *http.Request, c *call) err
 	}
 	if err := s.postTarget(c, form, pol); err != nil {
 		return err
+	}
+	if unsigned && !s.policyAllowsAnonymous(r.Context(), "", c) {
+		return ErrAccessDenied
 	}
 	opts, cs, err := postPutOptions(form)
 	if err != nil {
@@ -203,16 +209,20 @@ func postReadError(err error) error {
 	}
 }
 
+// errUnsignedPost: the form carries no signature and anonymous requests
+// are not allowed; only the bucket policy may still let it through.
+var errUnsignedPost = errors.New("unsigned POST form")
+
 // authorizePost authenticates the form: a SigV4 POST policy signature, or
-// nothing (anonymous, refused unless Config.AllowAnonymous). It returns the
-// access key ("" when anonymous).
+// nothing (anonymous: errUnsignedPost unless Config.AllowAnonymous). It
+// returns the access key ("" when anonymous).
 func (s *Server) authorizePost(f *postForm) (string, error) {
 	if !f.has("x-amz-signature") {
 		if f.has("signature") || f.has("awsaccesskeyid") {
 			return "", ErrInvalidRequest.WithMessage("POST Object supports only AWS Signature Version 4 (x-amz-algorithm %s).", signV4Algorithm)
 		}
 		if !s.cfg.AllowAnonymous {
-			return "", ErrAccessDenied
+			return "", errUnsignedPost
 		}
 		return "", nil
 	}

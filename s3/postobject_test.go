@@ -480,6 +480,23 @@ func TestPostObjectAuthentication(t *testing.T) {
 	anonPol := postCase{unsigned: true, fields: []formField{{"key", "k2"}, {"policy", pol}}, file: []byte("x")}
 	wantError(t, ea.post(ba, anonPol), 403, "AccessDenied")
 	ea.wantAbsent(ba, "k2")
+
+	// Without anonymous requests, a bucket policy may open uploads under a
+	// prefix to unsigned forms.
+	open := `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::` + b + `/drop/*"}]}`
+	if rr := e.do("PUT", "/"+b+"?policy", []byte(open)); rr.status != http.StatusNoContent {
+		t.Fatalf("put policy: %d %s", rr.status, rr.body)
+	}
+	outside := postCase{unsigned: true, fields: []formField{{"key", "outside"}}, file: []byte("x")}
+	wantError(t, e.post(b, outside), 403, "AccessDenied")
+	e.wantAbsent(b, "outside")
+	dropped := postCase{unsigned: true, fields: []formField{{"key", "drop/${filename}"}}, filename: "d.txt", file: []byte("dropped")}
+	if rr := e.post(b, dropped); rr.status != http.StatusNoContent {
+		t.Fatalf("unsigned form allowed by the policy: %d %s", rr.status, rr.body)
+	}
+	if got := e.get(b, "drop/d.txt", minio.GetObjectOptions{}); got != "dropped" {
+		t.Fatalf("dropped upload: %q", got)
+	}
 }
 
 func TestPostObjectMalformed(t *testing.T) {
