@@ -71,3 +71,30 @@ func testPolicyPublicRead(t *testing.T, tg *target) {
 	}
 	anon("GET", "public/page.html").wantError(t, 403, "AccessDenied")
 }
+
+// testCORS: a bucket's CORS rules answer unsigned preflights and add the
+// Access-Control headers to allowed responses.
+func testCORS(t *testing.T, tg *target) {
+	c := tg.c
+	b := newBucket(t, c)
+	putBytes(t, c, b, "asset.js", []byte("js"), minio.PutObjectOptions{})
+	preflight := func(origin, method string) *rawResp {
+		return tg.do(t, rawReq{method: "OPTIONS", path: "/" + b + "/asset.js", anonymous: true,
+			header: hdr("Origin", origin, "Access-Control-Request-Method", method)})
+	}
+	preflight("https://site.example", "GET").wantError(t, 403, "AccessForbidden")
+	cfg := `<CORSConfiguration><CORSRule><AllowedOrigin>https://site.example</AllowedOrigin><AllowedMethod>GET</AllowedMethod><MaxAgeSeconds>60</MaxAgeSeconds></CORSRule></CORSConfiguration>`
+	tg.do(t, rawReq{method: "PUT", path: "/" + b, query: url.Values{"cors": {""}}, body: []byte(cfg)}).wantStatus(t, 200)
+	r := preflight("https://site.example", "GET")
+	r.wantStatus(t, 200)
+	if r.Header.Get("Access-Control-Allow-Origin") != "https://site.example" || r.Header.Get("Access-Control-Max-Age") != "60" {
+		t.Fatalf("preflight headers: %v", r.Header)
+	}
+	preflight("https://other.example", "GET").wantError(t, 403, "AccessForbidden")
+	preflight("https://site.example", "PUT").wantError(t, 403, "AccessForbidden")
+	r = tg.do(t, rawReq{method: "GET", path: "/" + b + "/asset.js", header: hdr("Origin", "https://site.example")})
+	r.wantStatus(t, 200)
+	if r.Header.Get("Access-Control-Allow-Origin") != "https://site.example" {
+		t.Fatalf("GET with Origin: %v", r.Header)
+	}
+}

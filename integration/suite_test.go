@@ -34,6 +34,7 @@ var objectSuite = []suiteCase{
 	{name: "BatchDelete", fn: testBatchDelete},
 	{name: "ACLs", fn: testACLs},
 	{name: "PolicyPublicRead", fn: testPolicyPublicRead},
+	{name: "CORS", fn: testCORS},
 	{name: "ObjectAttributes", fn: testObjectAttributes},
 	// listing
 	{name: "ListLarge", heavy: true, fn: testListLarge},

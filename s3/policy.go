@@ -145,26 +145,29 @@ func (p *bucketPolicy) allowsAnonymous(action, resource string) bool {
 }
 
 func (st policyStatement) matches(action, resource string) bool {
-	anyMatch := func(patterns []string, v string, fold bool) bool {
-		for _, p := range patterns {
-			if fold {
-				p, v = strings.ToLower(p), strings.ToLower(v)
-			}
-			if wildMatch(p, v) {
-				return true
-			}
-		}
+	if len(st.Action) > 0 && !anyWild(st.Action, action, true) ||
+		len(st.NotAction) > 0 && anyWild(st.NotAction, action, true) {
 		return false
 	}
-	if len(st.Action) > 0 && !anyMatch(st.Action, action, true) ||
-		len(st.NotAction) > 0 && anyMatch(st.NotAction, action, true) {
-		return false
-	}
-	if len(st.Resource) > 0 && !anyMatch(st.Resource, resource, false) ||
-		len(st.NotResource) > 0 && anyMatch(st.NotResource, resource, false) {
+	if len(st.Resource) > 0 && !anyWild(st.Resource, resource, false) ||
+		len(st.NotResource) > 0 && anyWild(st.NotResource, resource, false) {
 		return false
 	}
 	return true
+}
+
+// anyWild reports whether v matches one of the patterns (fold: ignoring
+// case).
+func anyWild(patterns []string, v string, fold bool) bool {
+	for _, p := range patterns {
+		if fold {
+			p, v = strings.ToLower(p), strings.ToLower(v)
+		}
+		if wildMatch(p, v) {
+			return true
+		}
+	}
+	return false
 }
 
 // wildMatch matches v against a pattern with * (any run, '/' included)

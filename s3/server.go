@@ -18,7 +18,7 @@
 //
 // Handlers live in one file per operation family (buckets.go, objects.go,
 // copy.go, delete.go, listing.go, versioning.go, multipart.go, tagging.go,
-// acl.go, postobject.go, config.go, health.go). A handler panic is recovered and answered with
+// acl.go, postobject.go, cors.go, policy.go, config.go, health.go). A handler panic is recovered and answered with
 // InternalError.
 //
 // Concurrency: a Server is immutable after New and serves requests
@@ -272,13 +272,21 @@ func (s *Server) ServeHTTP(hw http.ResponseWriter, r *http.Request) {
 		s.finish(w, r, c, ErrMethodNotAllowed)
 		return
 	}
-	if c.op == "PostObject" {
+	switch c.op {
+	case "CORSPreflight":
+		// Browsers send preflights unsigned; the bucket's CORS rules
+		// decide (cors.go).
+		s.finish(w, r, c, s.ops[c.op](w, r, c))
+		return
+	case "PostObject":
 		// A browser-based upload is an unsigned request whose form carries
 		// the policy signature: the handler authenticates it (postobject.go).
+		s.applyCORS(w, r, c)
 		c.in.r = r.Body
 		s.finish(w, r, c, s.ops[c.op](w, r, c))
 		return
 	}
+	s.applyCORS(w, r, c)
 
 	p, err := s.cfg.Verifier.Authenticate(r)
 	if err != nil {
