@@ -102,6 +102,9 @@ type copyObjectResult struct {
 }
 
 func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := checkWriteHeaders(r.Header); err != nil {
+		return err
+	}
 	src, err := parseCopySource(r.Header.Get("x-amz-copy-source"))
 	if err != nil {
 		return err

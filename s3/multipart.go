@@ -67,6 +67,9 @@ func partParams(q url.Values) (int, string, error) {
 }
 
 func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := checkWriteHeaders(r.Header); err != nil {
+		return err
+	}
 	n, uploadID, err := partParams(r.URL.Query())
 	if err != nil {
 		return err
@@ -123,6 +126,9 @@ func copySourceRange(h string, size int64) (*store.Range, error) {
 }
 
 func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := checkWriteHeaders(r.Header); err != nil {
+		return err
+	}
 	n, uploadID, err := partParams(r.URL.Query())
 	if err != nil {
 		return err

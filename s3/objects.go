@@ -89,9 +89,35 @@ func contentMD5(h http.Header) ([]byte, error) {
 	return b, nil
 }
 
+// storageClasses are the storage classes a write may name. Every object is
+// stored one way, which these names describe; another class (infrequent
+// access, archive tiers) is refused rather than silently ignored.
+var storageClasses = map[string]bool{"STANDARD": true, "REDUCED_REDUNDANCY": true}
+
+// checkWriteHeaders refuses what a write asks for and BucketDB does not do:
+// server-side encryption (the object would not be encrypted, and with a
+// customer key a read without the key would still succeed) and storage
+// classes other than standard.
+func checkWriteHeaders(h http.Header) error {
+	for name := range h {
+		l := strings.ToLower(name)
+		if strings.HasPrefix(l, "x-amz-server-side-encryption") || strings.HasPrefix(l, "x-amz-copy-source-server-side-encryption") {
+			return ErrNotImplemented.WithMessage("Server-side encryption is not supported (%s).", truncateString(name, 80))
+		}
+	}
+	if sc := h.Get("x-amz-storage-class"); sc != "" && !storageClasses[sc] {
+		return ErrInvalidStorageClass.WithMessage("The storage class %q is not supported: every object is stored as STANDARD.", truncateString(sc, 64))
+	}
+	return nil
+}
+
 // metaFromHeaders reads the stored standard headers, x-amz-meta-* and the
-// x-amz-checksum-* values of a write request.
+// x-amz-checksum-* values of a write request (refusing what
+// checkWriteHeaders refuses).
 func metaFromHeaders(h http.Header) (store.ObjectMeta, error) {
+	if err := checkWriteHeaders(h); err != nil {
+		return store.ObjectMeta{}, err
+	}
 	m := store.ObjectMeta{
 		ContentType:        h.Get("Content-Type"),
 		CacheControl:       h.Get("Cache-Control"),
