@@ -60,6 +60,7 @@ var objectSuite = []suiteCase{
 	// other clients
 	{name: "AWSSDK", fn: testAWSSDK},
 	{name: "Presigned", fn: testPresigned},
+	{name: "SignatureV2", fn: testSignatureV2},
 }
 
 // TestObjectSuite runs the object suite against one single node. The cases

@@ -138,13 +138,18 @@ func (v *Verifier) Authenticate(r *http.Request) (*Payload, error) {
 	authz := r.Header.Get("Authorization")
 	q := r.URL.Query()
 	presigned := q.Has("X-Amz-Signature") || q.Has("X-Amz-Algorithm") || q.Has("X-Amz-Credential")
+	v2Header, v2Presigned := isV2(r, q)
 	switch {
-	case authz != "" && presigned:
+	case authz != "" && (presigned || v2Presigned):
 		return nil, ErrInvalidArgument.WithMessage("Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified.")
+	case v2Header:
+		return v.authenticateV2Header(r)
 	case authz != "":
 		return v.authenticateHeader(r, authz)
 	case presigned:
 		return v.authenticatePresigned(r, q)
+	case v2Presigned:
+		return v.authenticateV2Presigned(r, q)
 	default:
 		return newPayload(r, "", nil, r.Header.Get("X-Amz-Content-Sha256"))
 	}

@@ -231,7 +231,7 @@ func TestAuthSDKSignHTTP(t *testing.T) {
 			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "/s3/", "/ec2/", 1))
 		}, code: "AuthorizationHeaderMalformed"},
 		{name: "unsigned payload switched", mutate: func(r *http.Request) { r.Header.Set("X-Amz-Content-Sha256", unsignedPayload) }, code: "SignatureDoesNotMatch"},
-		{name: "v2 signature", mutate: func(r *http.Request) { r.Header.Set("Authorization", "AWS "+testAccessKey+":abc") }, code: "InvalidRequest"},
+		{name: "v2 signature", mutate: func(r *http.Request) { r.Header.Set("Authorization", "AWS "+testAccessKey+":abc") }, code: "SignatureDoesNotMatch"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

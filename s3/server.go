@@ -288,6 +288,9 @@ func (s *Server) ServeHTTP(hw http.ResponseWriter, r *http.Request) {
 	}
 	s.applyCORS(w, r, c)
 
+	if b := s.hostBucket(r.Host); b != "" {
+		r = r.WithContext(WithHostBucket(r.Context(), b)) // signed by SigV2
+	}
 	p, err := s.cfg.Verifier.Authenticate(r)
 	if err != nil {
 		s.finish(w, r, c, err)

@@ -418,6 +418,17 @@ func TestVirtualHostStyle(t *testing.T) {
 	if !sawVhost {
 		t.Fatal("vhost request not attributed to bucket/key")
 	}
+	// Signature Version 2 covers the bucket of a virtual-host request.
+	v2, err := minio.New("localhost:"+port, &minio.Options{
+		Creds: credentials.NewStaticV2(envAccessKey, envSecretKey, ""), Region: "us-east-1",
+		BucketLookup: minio.BucketLookupDNS, Transport: tr,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v2.StatObject(e.ctx, "vhost", "a/b.txt", minio.StatObjectOptions{}); err != nil {
+		t.Fatalf("vhost V2 HEAD: %v", err)
+	}
 }
 
 type ctxCaptureBackend struct {
