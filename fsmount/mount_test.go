@@ -519,3 +519,28 @@ func TestMountSpecialFiles(t *testing.T) {
 		t.Fatal("fifo object still there after unlink")
 	}
 }
+
+// Only user.* attributes exist on the mount (none stored); the other
+// namespaces are not supported, which ls -l learns from the first file.
+func TestMountXattrNamespaces(t *testing.T) {
+	b := NewMemBucket()
+	dir, _ := testMount(t, b, nil)
+	p := filepath.Join(dir, "f")
+	if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	for name, want := range map[string]error{
+		"user.anything":           unix.ENODATA,
+		"security.selinux":        unix.ENOTSUP,
+		"system.posix_acl_access": unix.ENOTSUP,
+		"trusted.x":               unix.ENOTSUP,
+	} {
+		if _, err := unix.Lgetxattr(p, name, buf); err != want {
+			t.Errorf("getxattr %s: %v, want %v", name, err, want)
+		}
+	}
+	if err := unix.Setxattr(p, "user.x", []byte("1"), 0); err != unix.ENOTSUP {
+		t.Errorf("setxattr: %v", err)
+	}
+}

@@ -626,7 +626,7 @@ func (n *vfileNode) Getxattr(ctx context.Context, attr string, dest []byte) (uin
 			return copyXattr(dest, kv[1])
 		}
 	}
-	return 0, syscall.ENODATA
+	return 0, missingXattr(attr)
 }
 
 func (n *vfileNode) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
