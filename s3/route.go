@@ -58,6 +58,7 @@ var routes = []route{
 	{"PutBucketLifecycleConfiguration", http.MethodPut, levelBucket, []string{"lifecycle"}, ""},
 	{"DeleteBucketLifecycle", http.MethodDelete, levelBucket, []string{"lifecycle"}, ""},
 	{"GetBucketAcl", http.MethodGet, levelBucket, []string{"acl"}, ""},
+	{"PutBucketAcl", http.MethodPut, levelBucket, []string{"acl"}, ""},
 	// Configurations not implemented, read as never set (unconfigured.go).
 	{"GetBucketEncryption", http.MethodGet, levelBucket, []string{"encryption"}, ""},
 	{"GetBucketOwnershipControls", http.MethodGet, levelBucket, []string{"ownershipControls"}, ""},
@@ -69,7 +70,6 @@ var routes = []route{
 	{"GetBucketNotificationConfiguration", http.MethodGet, levelBucket, []string{"notification"}, ""},
 	{"GetBucketAccelerateConfiguration", http.MethodGet, levelBucket, []string{"accelerate"}, ""},
 	{"GetBucketRequestPayment", http.MethodGet, levelBucket, []string{"requestPayment"}, ""},
-	{"PutBucketAcl", http.MethodPut, levelBucket, []string{"acl"}, ""},
 	{"DeleteObjects", http.MethodPost, levelBucket, []string{"delete"}, ""},
 	{"PostObject", http.MethodPost, levelBucket, nil, "Content-Type=multipart/form-data"},
 	{"CORSPreflight", http.MethodOptions, levelBucket, nil, ""},
@@ -90,8 +90,8 @@ var routes = []route{
 	{"PutObjectTagging", http.MethodPut, levelObject, []string{"tagging"}, ""},
 	{"DeleteObjectTagging", http.MethodDelete, levelObject, []string{"tagging"}, ""},
 	{"GetObjectAcl", http.MethodGet, levelObject, []string{"acl"}, ""},
-	{"GetObjectAttributes", http.MethodGet, levelObject, []string{"attributes"}, ""},
 	{"PutObjectAcl", http.MethodPut, levelObject, []string{"acl"}, ""},
+	{"GetObjectAttributes", http.MethodGet, levelObject, []string{"attributes"}, ""},
 	// The lock extension (locks.go; NotImplemented unless the Backend is a
 	// Locker).
 	{"AcquireLock", http.MethodPost, levelObject, []string{"lock"}, ""},
