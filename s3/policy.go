@@ -133,15 +133,20 @@ func (p *bucketPolicy) allowsAnonymous(action, resource string) bool {
 		if !applies || !st.matches(action, resource) {
 			continue
 		}
-		hasCond := len(st.Condition) > 0 && string(st.Condition) != "{}" && string(st.Condition) != "null"
 		if st.Effect == "Deny" {
 			return false
 		}
-		if !hasCond {
+		if !st.conditional() {
 			allowed = true
 		}
 	}
 	return allowed
+}
+
+// conditional reports whether the statement has a condition.
+func (st policyStatement) conditional() bool {
+	c := string(st.Condition)
+	return c != "" && c != "{}" && c != "null"
 }
 
 func (st policyStatement) matches(action, resource string) bool {
@@ -267,7 +272,7 @@ func (s *Server) policyAllowsAnonymous(ctx context.Context, versionID string, c 
 func (p *bucketPolicy) isPublic() bool {
 	for _, st := range p.Statement {
 		if st.Effect == "Allow" && len(st.Principal) > 0 && everyone(st.Principal) &&
-			(len(st.Condition) == 0 || string(st.Condition) == "{}" || string(st.Condition) == "null") {
+			!st.conditional() {
 			return true
 		}
 	}
