@@ -665,7 +665,7 @@ func (h *fileHandle) Write(ctx context.Context, data []byte, off int64) (uint32,
 }
 
 func (h *fileHandle) Flush(ctx context.Context) syscall.Errno {
-	errno := h.n.flush(ctx)
+	errno := h.n.closeFlush(ctx)
 	h.n.fsys.closedBy(ctx, h.n)
 	return errno
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -131,6 +132,9 @@ type FS struct {
 	prefetch chan struct{}
 	// bg tracks background goroutines (prefetch) so Close can wait.
 	bg sync.WaitGroup
+	// mntID is the kernel's ID of the mount (0 until mounted), which
+	// /proc fdinfo shows for descriptors of this file system.
+	mntID atomic.Uint64
 }
 
 // New builds a file system over cfg.Bucket.
@@ -196,6 +200,9 @@ func (f *FS) Mount(dir string, mo MountOptions) (*fuse.Server, error) {
 	srv, err := fs.Mount(dir, f.root, opts)
 	if err != nil {
 		return nil, err
+	}
+	if err := f.noteMountID(dir); err != nil {
+		f.log.Debug("mount ID unknown", "err", err)
 	}
 	if f.cfg.KernelReadAhead > 0 {
 		if err := setKernelReadAhead(dir, f.cfg.KernelReadAhead); err != nil {

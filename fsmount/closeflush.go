@@ -1,0 +1,102 @@
+package fsmount
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
+)
+
+// A shell redirection (printf x > f) opens the new file, moves the
+// descriptor with dup2 and closes the original, writes, then closes the
+// copy: two FLUSHes, the first on an empty file. Uploading at both would
+// cost a PUT of an empty object that is replaced a moment later. So the
+// FLUSH of a new file that is still empty is skipped while the closing
+// thread holds another descriptor on the same file: that descriptor's
+// close flushes again, and RELEASE uploads anything left in any case. A
+// file whose only descriptor closes is uploaded at its close, as always.
+
+// maxFDScan bounds the descriptor table a FLUSH reads; a process with more
+// descriptors gets the plain upload.
+const maxFDScan = 64
+
+// closeFlush is flush for a close(2).
+func (n *fileNode) closeFlush(ctx context.Context) syscall.Errno {
+	n.io.Lock()
+	defer n.io.Unlock()
+	if st := n.st; st != nil && st.dirty && st.baseETag == "" && st.size == 0 && st.stream == nil && !n.lost {
+		if c, ok := fuse.FromContext(ctx); ok && n.fsys.heldOpenBy(c.Pid, n.StableAttr().Ino) {
+			return 0
+		}
+	}
+	return n.fsys.errnoOf("flush", n.commitLocked(context.WithoutCancel(ctx)))
+}
+
+// heldOpenBy reports whether thread tid has a descriptor on the file with
+// inode number ino in this mount. It reads /proc/TID/fdinfo, whose entries
+// start "pos:, flags:, mnt_id:, ino:"; anything unreadable answers false.
+func (f *FS) heldOpenBy(tid uint32, ino uint64) bool {
+	mnt := f.mntID.Load()
+	if tid == 0 || mnt == 0 {
+		return false
+	}
+	dir := "/proc/" + strconv.FormatUint(uint64(tid), 10) + "/fdinfo/"
+	fds, err := readDirNames(dir, maxFDScan)
+	if err != nil {
+		return false
+	}
+	want := []byte("\nmnt_id:\t" + strconv.FormatUint(mnt, 10) + "\nino:\t" + strconv.FormatUint(ino, 10) + "\n")
+	buf := make([]byte, 256)
+	for _, fd := range fds {
+		fdi, err := unix.Open(dir+fd, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue
+		}
+		m, err := unix.Read(fdi, buf)
+		unix.Close(fdi)
+		if err == nil && bytes.Contains(buf[:max(m, 0)], want) {
+			return true
+		}
+	}
+	return false
+}
+
+// readDirNames lists dir, failing when it has more than limit entries.
+func readDirNames(dir string, limit int) ([]string, error) {
+	d, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(d)
+	var names []string
+	buf := make([]byte, 4096)
+	for {
+		m, err := unix.ReadDirent(d, buf)
+		if err != nil {
+			return nil, err
+		}
+		if m <= 0 {
+			return names, nil
+		}
+		_, _, names = unix.ParseDirent(buf[:m], -1, names)
+		if len(names) > limit {
+			return nil, syscall.E2BIG
+		}
+	}
+}
+
+// noteMountID records the mount's ID (as /proc fdinfo shows it) once the
+// file system is mounted at dir; without it heldOpenBy answers false.
+func (f *FS) noteMountID(dir string) error {
+	var stx unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, dir, 0, unix.STATX_MNT_ID, &stx); err != nil {
+		return err
+	}
+	if stx.Mask&unix.STATX_MNT_ID != 0 {
+		f.mntID.Store(stx.Mnt_id)
+	}
+	return nil
+}
