@@ -193,12 +193,12 @@ func (d *dirNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAtt
 		return syscall.EROFS
 	}
 	d.mu.Lock()
-	changed := applyAttrChanges(&d.attr, in)
+	changed := applyAttrChanges(&d.attr, in) && !d.attr.metaUnchanged()
 	a := d.attr
 	d.mu.Unlock()
 	if changed {
 		if prefix, ok := d.keyPrefix(); ok && prefix != "" {
-			if errno := d.putMarker(ctx, prefix, a); errno != 0 {
+			if errno := d.rewriteMarker(ctx, prefix, a); errno != 0 {
 				return errno
 			}
 		}
@@ -208,15 +208,37 @@ func (d *dirNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAtt
 	return 0
 }
 
-func (d *dirNode) putMarker(ctx context.Context, key string, a attrs) syscall.Errno {
+// putMarker writes the directory's marker, key, with attributes a and
+// returns the listing entry (named name) that now describes the directory.
+func (d *dirNode) putMarker(ctx context.Context, name, key string, a attrs) (*listedEntry, syscall.Errno) {
 	ctx, cancel := d.fsys.opCtx(ctx)
 	defer cancel()
-	if _, err := d.fsys.bucket.Put(ctx, key, strings.NewReader(""), 0, a.meta()); err != nil {
-		return d.fsys.errnoOf("put marker", err)
+	meta := a.meta()
+	info, err := d.fsys.bucket.Put(ctx, key, strings.NewReader(""), 0, meta)
+	if err != nil {
+		return nil, d.fsys.errnoOf("put marker", err)
 	}
 	d.mu.Lock()
 	d.hasMarker = true
+	d.attr.stored = storedAttrMeta(meta)
 	d.mu.Unlock()
+	info = ObjectInfo{Key: key, ETag: info.ETag, LastModified: time.Now(), Meta: meta, HasMeta: true}
+	return &listedEntry{name: name, isDir: true, info: info, hasInfo: true}, 0
+}
+
+// rewriteMarker writes the marker of a directory in the tree and updates
+// its entry in the parent's listing.
+func (d *dirNode) rewriteMarker(ctx context.Context, key string, a attrs) syscall.Errno {
+	name, p := d.Parent()
+	e, errno := d.putMarker(ctx, name, key, a)
+	if errno != 0 {
+		return errno
+	}
+	if p != nil {
+		if pd, ok := p.Operations().(*dirNode); ok {
+			pd.setEntry(name, e)
+		}
+	}
 	return 0
 }
 
@@ -231,7 +253,7 @@ func (d *dirNode) keepAlive(ctx context.Context) syscall.Errno {
 	if has || !ok || prefix == "" {
 		return 0
 	}
-	return d.putMarker(ctx, prefix, a)
+	return d.rewriteMarker(ctx, prefix, a)
 }
 
 // cached answers a lookup from a fresh listing or a recent miss: the
@@ -576,10 +598,11 @@ func (d *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse
 	// with a known, empty listing: lookups of names about to be created
 	// in it need no probe.
 	dn.listing, dn.listedAt = map[string]*listedEntry{}, time.Now()
-	if errno := dn.putMarker(ctx, prefix+name+"/", a); errno != 0 {
+	e, errno := dn.putMarker(ctx, name, prefix+name+"/", a)
+	if errno != 0 {
 		return nil, errno
 	}
-	d.invalidate()
+	d.setEntry(name, e)
 	d.fsys.entryOut(a, out)
 	return d.NewInode(ctx, dn, fs.StableAttr{Mode: syscall.S_IFDIR}), 0
 }

@@ -238,6 +238,54 @@ func TestCreateRequests(t *testing.T) {
 			t.Fatalf("mtime after utimens: %v", meta)
 		}
 	})
+
+	t.Run("directory attributes", func(t *testing.T) {
+		// tar restores a directory's times, owner and mode at the end,
+		// one call each; those that store nothing new cost nothing.
+		p := filepath.Join(dir, "d", "sub")
+		if err := os.Mkdir(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		before := calls(b)
+		if err := os.Chown(p, os.Getuid(), os.Getgid()); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if got := requestsSince(b, before); len(got) != 0 {
+			t.Fatalf("chown and chmod to the same values: %v", got)
+		}
+		old := time.Unix(1_600_000_000, 0)
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if got := requestsSince(b, before); len(got) != 1 || got["put"] != 2 {
+			t.Fatalf("utimens and chmod: %v, want two puts", got)
+		}
+		if _, meta := mustObject(t, b, "d/sub/"); meta["mtime"] != "1600000000" || meta["mode"] != strconv.Itoa(syscall.S_IFDIR|0o700) {
+			t.Fatalf("marker after utimens and chmod: %v", meta)
+		}
+		// A chmod makes the kernel look the directory up again; the
+		// parent's listing answers, with the new attributes.
+		before = calls(b)
+		fi, err := os.Stat(p)
+		if err != nil || fi.Mode() != os.ModeDir|0o700 || fi.ModTime().Unix() != 1_600_000_000 {
+			t.Fatalf("stat after chmod: %v %v", fi, err)
+		}
+		// Making directories one after another keeps the listing known.
+		for _, name := range []string{"sub2", "sub3"} {
+			if err := os.Mkdir(filepath.Join(dir, "d", name), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := requestsSince(b, before); len(got) != 1 || got["put"] != 2 {
+			t.Fatalf("stat and two mkdirs: %v, want two puts", got)
+		}
+	})
 }
 
 // TestMissingNameSeenAfterTTL checks that a remembered miss expires: an
