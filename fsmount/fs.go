@@ -194,6 +194,10 @@ func (f *FS) Mount(dir string, mo MountOptions) (*fuse.Server, error) {
 		},
 	}
 	opts.MountOptions.EnableLocks = f.setupLocks()
+	// The kernel checks permissions against the modes and owners the
+	// mount reports, as on a local file system; without this, anyone
+	// let in by allow_other could read and write everything.
+	opts.MountOptions.Options = append(opts.MountOptions.Options, "default_permissions")
 	if f.cfg.ReadOnly {
 		opts.MountOptions.Options = append(opts.MountOptions.Options, "ro")
 	}

@@ -298,6 +298,58 @@ func TestFuseFileSemantics(t *testing.T) {
 	}
 }
 
+// TestFusePermissions: with --allow-other, other users get exactly what
+// the modes and owners allow, as on a local file system.
+func TestFusePermissions(t *testing.T) {
+	srv := startServer(t)
+	c := srv.Client(t)
+	bucket := newBucket(t, c)
+	m := mountBucket(t, srv, bucket, "--allow-other")
+	// Let the other user reach the mount point (t.TempDir makes 0700
+	// directories).
+	for p := m.Dir; p != os.TempDir() && p != "/"; p = filepath.Dir(p) {
+		must(t, os.Chmod(p, 0o755))
+	}
+	must(t, os.WriteFile(m.path("secret"), []byte("root only"), 0o600))
+	must(t, os.WriteFile(m.path("public"), []byte("for all"), 0o644))
+	must(t, os.Mkdir(m.path("shared"), 0o777))
+	must(t, os.Chmod(m.path("shared"), 0o777)) // past the umask
+
+	// as runs a shell command as nobody and returns its output and error.
+	as := func(script string) (string, error) {
+		cmd := exec.Command("/bin/sh", "-c", script)
+		cmd.Dir = m.Dir
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	for _, denied := range []string{
+		"cat secret",                 // read without permission
+		"echo x >> public",           // write without permission
+		"echo x > new",               // create in a directory owned by root, 0755
+		"rm public",                  // unlink there
+		"chmod 666 public",           // chmod of another's file
+		"touch -d 2001-01-01 public", // set times of another's file
+	} {
+		if out, err := as(denied); err == nil {
+			t.Errorf("nobody could %q: %s", denied, out)
+		}
+	}
+	if out, err := as("cat public && echo mine > shared/mine && chmod 600 shared/mine && cat shared/mine"); err != nil || out != "for allmine\n" {
+		t.Fatalf("nobody's allowed operations: %q %v", out, err)
+	}
+	if got := mustGet(t, c, bucket, "secret", minio.GetObjectOptions{}); string(got) != "root only" {
+		t.Fatalf("secret changed: %q", got)
+	}
+	if got := mustGet(t, c, bucket, "public", minio.GetObjectOptions{}); string(got) != "for all" {
+		t.Fatalf("public changed: %q", got)
+	}
+	info := statMeta(t, c, bucket, "shared/mine")
+	if info.UserMetadata["Uid"] != "65534" || info.UserMetadata["Mode"] != strconv.Itoa(syscall.S_IFREG|0o600) {
+		t.Fatalf("nobody's file: %v", info.UserMetadata)
+	}
+}
+
 func TestFuseDirectoriesAndConsistency(t *testing.T) {
 	srv := startServer(t)
 	c := srv.Client(t)
