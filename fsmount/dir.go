@@ -18,6 +18,12 @@ type dirNode struct {
 	nodeBase
 
 	hasMarker bool // guarded by nodeBase.mu
+	// entriesChanged is when this mount last added, removed or renamed
+	// an entry (guarded by nodeBase.mu). Such changes move mtime and
+	// ctime on, as POSIX says, but only in memory (a marker write per
+	// create would double its cost): attributes read from the server do
+	// not move them back. Explicit times (utimens) clear it.
+	entriesChanged time.Time
 
 	lmu      sync.Mutex
 	listing  map[string]*listedEntry // last listing, nil when none
@@ -55,6 +61,7 @@ var (
 	_ fs.NodeMknoder     = (*dirNode)(nil)
 	_ fs.NodeGetattrer   = (*dirNode)(nil)
 	_ fs.NodeSetattrer   = (*dirNode)(nil)
+	_ fs.NodeFsyncer     = (*dirNode)(nil)
 	_ fs.NodeStatfser    = (*dirNode)(nil)
 	_ fs.NodeOnForgetter = (*dirNode)(nil)
 )
@@ -185,6 +192,21 @@ func (d *dirNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrO
 	return 0
 }
 
+// Fsync of a directory uploads the pending writes of the files in it, so
+// that their entries exist on the server when it returns (programs that
+// replace a file atomically fsync the directory after the rename).
+func (d *dirNode) Fsync(ctx context.Context, f fs.FileHandle, flags uint32) syscall.Errno {
+	var first error
+	for _, ch := range d.Children() {
+		if fn, ok := ch.Operations().(*fileNode); ok {
+			if err := fn.commitIfDirty(ctx); err != nil && first == nil {
+				first = err
+			}
+		}
+	}
+	return d.fsys.errnoOf("fsync", first)
+}
+
 // Setattr stores mode, owner and times in the directory marker (creating
 // it for an implicit directory). The mount root of a whole bucket has no
 // marker; its attributes stay in memory.
@@ -194,6 +216,9 @@ func (d *dirNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAtt
 	}
 	d.mu.Lock()
 	changed := applyAttrChanges(&d.attr, in) && !d.attr.metaUnchanged()
+	if _, ok := in.GetMTime(); ok {
+		d.entriesChanged = time.Time{}
+	}
 	a := d.attr
 	d.mu.Unlock()
 	if changed {
@@ -386,10 +411,36 @@ func (d *dirNode) revalidateDir(ctx context.Context, name string, out *fuse.Entr
 	if err != nil {
 		return nil, false
 	}
-	a := d.fsys.cfg.attrsFromObject(info, syscall.S_IFDIR)
-	dn.setAttr(a)
+	a := dn.serverAttrs(d.fsys.cfg.attrsFromObject(info, syscall.S_IFDIR), true)
 	d.fsys.entryOut(a, out)
 	return ch, true
+}
+
+// serverAttrs installs attributes read from the server (a listing or the
+// marker) and returns them, with times kept past this mount's own entry
+// changes.
+func (d *dirNode) serverAttrs(a attrs, hasMarker bool) attrs {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if t := d.entriesChanged; !t.IsZero() {
+		if t.After(a.mtime) {
+			a.mtime = t
+		}
+		if t.After(a.ctime) {
+			a.ctime = t
+		}
+	}
+	d.attr, d.fetched, d.hasMarker = a, time.Now(), hasMarker
+	return a
+}
+
+// entriesChangedNow records that this mount changed the directory's
+// entries: mtime and ctime become now.
+func (d *dirNode) entriesChangedNow() {
+	now := time.Now()
+	d.mu.Lock()
+	d.entriesChanged, d.attr.mtime, d.attr.ctime = now, now, now
+	d.mu.Unlock()
 }
 
 // probe asks the server whether name is a directory or an object.
@@ -462,10 +513,7 @@ func (d *dirNode) childFromEntry(ctx context.Context, e *listedEntry, out *fuse.
 		a := cfg.attrsFromObject(info, syscall.S_IFDIR)
 		if ch := d.GetChild(e.name); ch != nil {
 			if dn, ok := ch.Operations().(*dirNode); ok {
-				dn.mu.Lock()
-				dn.attr, dn.fetched, dn.hasMarker = a, time.Now(), e.hasInfo
-				dn.mu.Unlock()
-				d.fsys.entryOut(a, out)
+				d.fsys.entryOut(dn.serverAttrs(a, e.hasInfo), out)
 				return ch, 0
 			}
 		}
@@ -603,6 +651,7 @@ func (d *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse
 		return nil, errno
 	}
 	d.setEntry(name, e)
+	d.entriesChangedNow()
 	d.fsys.entryOut(a, out)
 	return d.NewInode(ctx, dn, fs.StableAttr{Mode: syscall.S_IFDIR}), 0
 }
@@ -629,6 +678,7 @@ func (d *dirNode) Create(ctx context.Context, name string, flags uint32, mode ui
 	fn.st = st
 	fn.opens = 1
 	d.forgetAbsent(name)
+	d.entriesChangedNow()
 	d.fsys.entryOut(a, out)
 	return d.NewInode(ctx, fn, fs.StableAttr{Mode: syscall.S_IFREG}), &fileHandle{n: fn, append: flags&syscall.O_APPEND != 0}, 0, 0
 }
@@ -687,6 +737,7 @@ func (d *dirNode) createObject(ctx context.Context, op, name string, a attrs, bo
 	a.etag = info.ETag
 	fn := d.fsys.newFileNode(a)
 	d.invalidate()
+	d.entriesChangedNow()
 	d.fsys.entryOut(a, out)
 	return d.NewInode(ctx, fn, fs.StableAttr{Mode: a.kind()}), fn, 0
 }
@@ -704,6 +755,9 @@ func (d *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 	if errno := d.keepAlive(ctx); errno != 0 {
 		return errno
 	}
+	if errno := d.keepChildIfOpen(ctx, name); errno != 0 {
+		return errno
+	}
 	cctx, cancel := d.fsys.opCtx(ctx)
 	defer cancel()
 	if err := d.fsys.bucket.Delete(cctx, prefix+name); err != nil {
@@ -711,6 +765,18 @@ func (d *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 		return d.fsys.errnoOf("unlink", err)
 	}
 	d.dropEntry(name)
+	d.entriesChangedNow()
+	return 0
+}
+
+// keepChildIfOpen keeps the content of file name for its open
+// descriptors before its object goes (see fileNode.keepIfOpen).
+func (d *dirNode) keepChildIfOpen(ctx context.Context, name string) syscall.Errno {
+	if ch := d.GetChild(name); ch != nil {
+		if fn, ok := ch.Operations().(*fileNode); ok {
+			return fn.keepIfOpen(ctx)
+		}
+	}
 	return 0
 }
 
@@ -768,5 +834,6 @@ func (d *dirNode) Rmdir(ctx context.Context, name string) syscall.Errno {
 	if err := d.fsys.bucket.Delete(cctx, key); err != nil {
 		return d.fsys.errnoOf("rmdir", err)
 	}
+	d.entriesChangedNow()
 	return 0
 }

@@ -149,7 +149,18 @@
 // 10 GiB copy needs neither 10 GiB of memory nor of staging. Writing or
 // reading behind a streamed part completes the upload first and continues
 // from the new object. close returns EIO when the upload failed; fsync
-// returns only once the server committed the object.
+// returns only once the server committed the object. The one close that
+// does not upload is a shell redirection's first (open, dup2, close the
+// original): while the closing thread holds another descriptor on a new
+// and still empty file (/proc/TID/fdinfo), the upload waits for that
+// descriptor's close. fsync of a directory uploads the files pending in it.
+//
+// A file that is unlinked or replaced by a rename while open keeps its
+// content for the descriptors still open, as on a local file system: the
+// object is copied into the staging file before it goes (up to 256 MiB;
+// reads of a larger one fail once its object is gone). A directory's mtime
+// and ctime move on with the entries this mount adds, removes or renames;
+// they are kept in memory, not written to the marker.
 //
 // # Consistency
 //

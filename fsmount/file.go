@@ -552,17 +552,9 @@ func (n *fileNode) completeStreamLocked(ctx context.Context, st *staging, key st
 // uploadLocked fills the staging file's gaps from the base object and
 // uploads it, in one PUT or as parallel multipart parts.
 func (n *fileNode) uploadLocked(ctx context.Context, st *staging, key string, meta Meta) (ObjectInfo, error) {
-	base := objectReader{fsys: n.fsys, key: st.baseKey, etag: st.baseETag, size: st.baseSize}
-	err := st.valid.segments(0, min(st.size, st.baseLimit), func(s, t int64, in bool) error {
-		if in {
-			return nil
-		}
-		return n.fillFromBase(ctx, st, base, s, t)
-	})
-	if err != nil {
+	if err := n.fillAllLocked(ctx, st); err != nil {
 		return ObjectInfo{}, err
 	}
-	st.valid = extents{{0, st.size}}
 	if st.size <= n.fsys.cfg.PartSize {
 		cctx, cancel := context.WithTimeout(ctx, n.fsys.cfg.OpTimeout+time.Duration(st.size>>20)*time.Second)
 		defer cancel()
@@ -581,6 +573,51 @@ func (n *fileNode) uploadLocked(ctx context.Context, st *staging, key string, me
 		}
 	}
 	return u.complete(cctx)
+}
+
+// fillAllLocked makes the staging file hold the whole content: the parts
+// not written here are copied from the base object.
+func (n *fileNode) fillAllLocked(ctx context.Context, st *staging) error {
+	base := objectReader{fsys: n.fsys, key: st.baseKey, etag: st.baseETag, size: st.baseSize}
+	err := st.valid.segments(0, min(st.size, st.baseLimit), func(s, t int64, in bool) error {
+		if in {
+			return nil
+		}
+		return n.fillFromBase(ctx, st, base, s, t)
+	})
+	if err != nil {
+		return err
+	}
+	st.valid = extents{{0, st.size}}
+	return nil
+}
+
+// maxKeptOnUnlink bounds the size of an open file whose content is copied
+// to the cache directory when its object is deleted or replaced; larger
+// ones are not copied (reads through their descriptors then fail).
+const maxKeptOnUnlink = 256 << 20
+
+// keepIfOpen copies the content of a file that is open to the staging
+// file before its object is deleted or replaced (unlink, rename over it):
+// as on a local file system, descriptors still open keep reading what the
+// file held.
+func (n *fileNode) keepIfOpen(ctx context.Context) syscall.Errno {
+	n.io.Lock()
+	defer n.io.Unlock()
+	if n.opens == 0 || n.lost || (n.st != nil && n.st.stream != nil) {
+		return 0
+	}
+	if n.st == nil && n.getAttr().size > maxKeptOnUnlink {
+		return 0
+	}
+	st, errno := n.ensureStagingLocked()
+	if errno != 0 {
+		return errno
+	}
+	if min(st.size, st.baseLimit) > maxKeptOnUnlink {
+		return 0
+	}
+	return n.fsys.errnoOf("unlink", n.fillAllLocked(context.WithoutCancel(ctx), st))
 }
 
 // fillFromBase copies [s, t) of the base object into the staging file in

@@ -81,6 +81,10 @@ func (d *dirNode) Rename(ctx context.Context, name string, newParent fs.InodeEmb
 			if !empty {
 				return syscall.ENOTEMPTY
 			}
+		default:
+			if errno := np.keepChildIfOpen(ctx, newName); errno != 0 {
+				return errno
+			}
 		}
 	}
 	if errno := d.keepAlive(ctx); errno != 0 {
@@ -88,10 +92,17 @@ func (d *dirNode) Rename(ctx context.Context, name string, newParent fs.InodeEmb
 	}
 	defer d.invalidate()
 	defer np.invalidate()
+	var errno syscall.Errno
 	if !srcIsDir {
-		return d.renameFile(ctx, src.Operations().(*fileNode), srcPrefix+name, dstPrefix+newName)
+		errno = d.renameFile(ctx, src.Operations().(*fileNode), srcPrefix+name, dstPrefix+newName)
+	} else {
+		errno = d.renameDir(ctx, src, srcPrefix+name+"/", dstPrefix+newName+"/")
 	}
-	return d.renameDir(ctx, src, srcPrefix+name+"/", dstPrefix+newName+"/")
+	if errno == 0 {
+		d.entriesChangedNow()
+		np.entriesChangedNow()
+	}
+	return errno
 }
 
 func (d *dirNode) renameFile(ctx context.Context, fn *fileNode, srcKey, dstKey string) syscall.Errno {

@@ -350,6 +350,90 @@ func TestFusePermissions(t *testing.T) {
 	}
 }
 
+// TestFuseOpenFileSurvivesRemoval: descriptors keep reading a file that
+// was unlinked or replaced by a rename, a directory's times follow its
+// entries, and fsync of a directory uploads the files pending in it.
+func TestFuseOpenFileSurvivesRemoval(t *testing.T) {
+	srv := startServer(t)
+	c := srv.Client(t)
+	bucket := newBucket(t, c)
+	m := mountBucket(t, srv, bucket, "--attr-ttl", "1s")
+	readAll := func(f *os.File) string {
+		t.Helper()
+		b, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<20))
+		must(t, err)
+		return string(b)
+	}
+
+	// Unlinked while open for reading.
+	must(t, os.WriteFile(m.path("gone"), []byte("still here"), 0o644))
+	f, err := os.Open(m.path("gone"))
+	must(t, err)
+	defer f.Close()
+	must(t, os.Remove(m.path("gone")))
+	if got := readAll(f); got != "still here" {
+		t.Fatalf("read after unlink: %q", got)
+	}
+	if _, err := c.StatObject(context.Background(), bucket, "gone", minio.StatObjectOptions{}); err == nil {
+		t.Fatal("unlinked object still on the server")
+	}
+
+	// Replaced by a rename (the atomic-replace pattern) while open.
+	must(t, os.WriteFile(m.path("config"), []byte("old version"), 0o644))
+	g, err := os.Open(m.path("config"))
+	must(t, err)
+	defer g.Close()
+	must(t, os.WriteFile(m.path("config.tmp"), []byte("new version"), 0o644))
+	must(t, os.Rename(m.path("config.tmp"), m.path("config")))
+	if got := readAll(g); got != "old version" {
+		t.Fatalf("old descriptor after rename over it: %q", got)
+	}
+	if got := mustGet(t, c, bucket, "config", minio.GetObjectOptions{}); string(got) != "new version" {
+		t.Fatalf("config after rename: %q", got)
+	}
+
+	// fsync of the directory uploads a file still open for writing.
+	must(t, os.Mkdir(m.path("d"), 0o755))
+	w, err := os.Create(m.path("d/pending"))
+	must(t, err)
+	defer w.Close()
+	_, err = w.WriteString("synced through the directory")
+	must(t, err)
+	dir, err := os.Open(m.path("d"))
+	must(t, err)
+	must(t, dir.Sync())
+	must(t, dir.Close())
+	if got := mustGet(t, c, bucket, "d/pending", minio.GetObjectOptions{}); string(got) != "synced through the directory" {
+		t.Fatalf("after fsync of the directory: %q", got)
+	}
+	must(t, w.Close())
+
+	// A directory's mtime moves on with its entries, and keeps doing so
+	// once its attributes are read from the server again; explicit times
+	// (tar restoring them) win.
+	old := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+	must(t, os.Chtimes(m.path("d"), old, old))
+	before := time.Now().Add(-time.Second)
+	must(t, os.WriteFile(m.path("d/new"), nil, 0o644))
+	mtime := func() time.Time {
+		fi, err := os.Stat(m.path("d"))
+		must(t, err)
+		return fi.ModTime()
+	}
+	if mt := mtime(); mt.Before(before) {
+		t.Fatalf("directory mtime after a create: %v", mt)
+	}
+	time.Sleep(1500 * time.Millisecond) // past --attr-ttl
+	if mt := mtime(); mt.Before(before) {
+		t.Fatalf("directory mtime after the TTL: %v", mt)
+	}
+	must(t, os.Chtimes(m.path("d"), old, old))
+	time.Sleep(1500 * time.Millisecond)
+	if mt := mtime(); !mt.Equal(old) {
+		t.Fatalf("directory mtime after utimens: %v, want %v", mt, old)
+	}
+}
+
 func TestFuseDirectoriesAndConsistency(t *testing.T) {
 	srv := startServer(t)
 	c := srv.Client(t)
