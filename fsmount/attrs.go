@@ -19,6 +19,9 @@ const (
 	metaCtime = "ctime"
 	metaAtime = "atime"
 	metaRdev  = "rdev" // device number of a character or block device node
+	// metaXattr holds the user.* extended attributes as s3fs stores them:
+	// a URL-encoded JSON object of names to base64 values.
+	metaXattr = "xattr"
 )
 
 // attrs are the POSIX attributes of one node.
@@ -32,6 +35,7 @@ type attrs struct {
 	ctime time.Time
 	atime time.Time
 	etag  string
+	xattr string // user.* extended attributes, encoded as stored (metaXattr)
 	// stored is the attribute metadata the object carries on the server
 	// (the keys meta renders), nil when unknown. A change whose rendering
 	// equals it is not written (touch within the second of a create).
@@ -120,6 +124,7 @@ func (c *Config) attrsFromObject(info ObjectInfo, kind uint32) attrs {
 	if a.kind() == syscall.S_IFDIR {
 		a.size = 4096
 	}
+	a.xattr = m[metaXattr]
 	if info.HasMeta {
 		a.stored = storedAttrMeta(m)
 	}
@@ -129,7 +134,7 @@ func (c *Config) attrsFromObject(info ObjectInfo, kind uint32) attrs {
 // storedAttrMeta returns the attribute keys of m (those meta renders).
 func storedAttrMeta(m Meta) Meta {
 	out := Meta{}
-	for _, k := range []string{metaMode, metaUID, metaGID, metaMtime, metaCtime, metaRdev} {
+	for _, k := range []string{metaMode, metaUID, metaGID, metaMtime, metaCtime, metaRdev, metaXattr} {
 		if v, ok := m[k]; ok {
 			out[k] = v
 		}
@@ -168,6 +173,9 @@ func (a attrs) meta() Meta {
 	}
 	if a.rdev != 0 {
 		m[metaRdev] = strconv.FormatUint(uint64(a.rdev), 10)
+	}
+	if a.xattr != "" {
+		m[metaXattr] = a.xattr
 	}
 	return m
 }

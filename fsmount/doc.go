@@ -48,7 +48,10 @@
 //     S_IFLNK (s3fs's representation); a FIFO, socket or device node made
 //     by mknod is an empty object whose mode has its type (and a device
 //     node's number in x-amz-meta-rdev). Hard links fail with ENOTSUP.
-//     Extended attributes are not stored (reads find none, writes ENOTSUP).
+//     Extended attributes in the user.* namespace are stored in
+//     x-amz-meta-xattr as s3fs stores them (URL-encoded JSON, base64
+//     values), within S3's 2 KB of user metadata (ENOSPC beyond); other
+//     namespaces answer ENOTSUP.
 //   - rename of a file is a server-side copy then a delete (pending writes
 //     are uploaded first); of a directory, a copy of every key below it,
 //     then their deletion. The destination is replaced as POSIX says (a

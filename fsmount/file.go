@@ -223,35 +223,46 @@ func (n *fileNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAt
 			return errno
 		}
 	}
+	if errno := n.storeAttrsLocked(ctx, "setattr", metaChanged); errno != 0 {
+		return errno
+	}
+	n.getAttr().fill(&out.Attr)
+	out.SetTimeout(n.fsys.cfg.AttrTTL)
+	return 0
+}
+
+// storeAttrsLocked persists attributes just changed in memory (metaChanged:
+// they differ from what the server stores): with the pending upload of a
+// file being written, else at once by a copy of the object onto itself.
+func (n *fileNode) storeAttrsLocked(ctx context.Context, op string, metaChanged bool) syscall.Errno {
 	if n.st != nil && (n.st.dirty || n.opens > 0) {
 		if metaChanged {
 			n.st.metaDirty = true
 		}
 		if n.opens == 0 {
 			if err := n.commitLocked(ctx); err != nil {
-				return n.fsys.errnoOf("setattr", err)
+				return n.fsys.errnoOf(op, err)
 			}
 			n.dropStagingLocked()
 		}
-	} else if metaChanged {
-		key, ok := n.objectKey()
-		if ok {
-			meta := n.getAttr().meta()
-			cctx, cancel := n.fsys.opCtx(ctx)
-			info, err := n.fsys.bucket.Copy(cctx, key, key, meta)
-			cancel()
-			if err != nil {
-				return n.fsys.errnoOf("setattr", err)
-			}
-			n.mu.Lock()
-			n.attr.etag = info.ETag
-			n.attr.stored = storedAttrMeta(meta)
-			n.fetched = time.Now()
-			n.mu.Unlock()
-		}
+		return 0
 	}
-	n.getAttr().fill(&out.Attr)
-	out.SetTimeout(n.fsys.cfg.AttrTTL)
+	key, ok := n.objectKey()
+	if !metaChanged || !ok {
+		return 0
+	}
+	meta := n.getAttr().meta()
+	cctx, cancel := n.fsys.opCtx(ctx)
+	info, err := n.fsys.bucket.Copy(cctx, key, key, meta)
+	cancel()
+	if err != nil {
+		return n.fsys.errnoOf(op, err)
+	}
+	n.mu.Lock()
+	n.attr.etag = info.ETag
+	n.attr.stored = storedAttrMeta(meta)
+	n.fetched = time.Now()
+	n.mu.Unlock()
 	return 0
 }
 

@@ -520,8 +520,8 @@ func TestMountSpecialFiles(t *testing.T) {
 	}
 }
 
-// Only user.* attributes exist on the mount (none stored); the other
-// namespaces are not supported, which ls -l learns from the first file.
+// Only user.* attributes exist on the mount; the other namespaces are not
+// supported, which ls -l learns from the first file.
 func TestMountXattrNamespaces(t *testing.T) {
 	b := NewMemBucket()
 	dir, _ := testMount(t, b, nil)
@@ -540,7 +540,72 @@ func TestMountXattrNamespaces(t *testing.T) {
 			t.Errorf("getxattr %s: %v, want %v", name, err, want)
 		}
 	}
-	if err := unix.Setxattr(p, "user.x", []byte("1"), 0); err != unix.ENOTSUP {
-		t.Errorf("setxattr: %v", err)
+	if err := unix.Setxattr(p, "security.selinux", []byte("1"), 0); err != unix.ENOTSUP {
+		t.Errorf("setxattr security.selinux: %v", err)
+	}
+}
+
+// TestMountXattrs: user.* attributes are stored in x-amz-meta-xattr as
+// s3fs stores them, read back from there, and follow getxattr(2)'s rules.
+func TestMountXattrs(t *testing.T) {
+	b := NewMemBucket()
+	// As s3fs wrote it: {"user.color":"blue"}, URL-encoded, base64 value.
+	b.PutBytes("s3fs", []byte("x"), Meta{"mode": "33188", "xattr": "%7B%22user.color%22%3A%22Ymx1ZQ%3D%3D%22%7D"})
+	dir, _ := testMount(t, b, nil)
+	buf := make([]byte, 64)
+	if n, err := unix.Getxattr(filepath.Join(dir, "s3fs"), "user.color", buf); err != nil || string(buf[:n]) != "blue" {
+		t.Fatalf("attribute written by s3fs: %q %v", buf[:n], err)
+	}
+
+	p := filepath.Join(dir, "f")
+	if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range [][2]string{{"user.color", "blue"}, {"user.bin", "\x00\xff"}} {
+		if err := unix.Setxattr(p, kv[0], []byte(kv[1]), 0); err != nil {
+			t.Fatalf("setxattr %s: %v", kv[0], err)
+		}
+	}
+	_, meta, _ := b.Bytes("f")
+	if got := decodeXattrs(meta["xattr"]); len(got) != 2 || string(got["user.bin"]) != "\x00\xff" || meta["mode"] != "33188" {
+		t.Fatalf("stored metadata %v", meta)
+	}
+	if n, err := unix.Listxattr(p, buf); err != nil || string(buf[:n]) != "user.bin\x00user.color\x00" {
+		t.Fatalf("listxattr: %q %v", buf[:n], err)
+	}
+	if n, err := unix.Getxattr(p, "user.color", nil); err != nil || n != 4 {
+		t.Fatalf("size query: %d %v", n, err)
+	}
+	if _, err := unix.Getxattr(p, "user.color", make([]byte, 2)); err != unix.ERANGE {
+		t.Fatalf("small buffer: %v", err)
+	}
+	for _, c := range []struct {
+		name  string
+		flags int
+		want  error
+	}{
+		{"user.color", unix.XATTR_CREATE, unix.EEXIST},
+		{"user.new", unix.XATTR_REPLACE, unix.ENODATA},
+	} {
+		if err := unix.Setxattr(p, c.name, []byte("v"), c.flags); err != c.want {
+			t.Errorf("setxattr %s flags %d: %v, want %v", c.name, c.flags, err, c.want)
+		}
+	}
+	if err := unix.Setxattr(p, "user.big", make([]byte, 4096), 0); err != unix.ENOSPC {
+		t.Errorf("setxattr beyond S3's metadata limit: %v", err)
+	}
+	if err := unix.Removexattr(p, "user.color"); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Removexattr(p, "user.color"); err != unix.ENODATA {
+		t.Fatalf("second removexattr: %v", err)
+	}
+	// A write keeps the attributes in the new upload.
+	if err := os.WriteFile(p, []byte("new content"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	body, meta, _ := b.Bytes("f")
+	if got := decodeXattrs(meta["xattr"]); string(body) != "new content" || len(got) != 1 || string(got["user.bin"]) != "\x00\xff" {
+		t.Fatalf("after a write: %q %v", body, meta)
 	}
 }

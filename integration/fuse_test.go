@@ -434,6 +434,51 @@ func TestFuseOpenFileSurvivesRemoval(t *testing.T) {
 	}
 }
 
+// TestFuseXattrs: user.* extended attributes of files and directories
+// persist on the server (x-amz-meta-xattr, s3fs's form), across a remount,
+// a rewrite of the file and a rename, and cp --preserve=xattr copies them.
+func TestFuseXattrs(t *testing.T) {
+	srv := startServer(t)
+	c := srv.Client(t)
+	bucket := newBucket(t, c)
+	m := mountBucket(t, srv, bucket)
+	get := func(p, name string) string {
+		t.Helper()
+		buf := make([]byte, 256)
+		n, err := syscall.Getxattr(m.path(p), name, buf)
+		if err != nil {
+			t.Fatalf("getxattr %s %s: %v", p, name, err)
+		}
+		return string(buf[:n])
+	}
+	must(t, os.WriteFile(m.path("f"), []byte("data"), 0o644))
+	must(t, syscall.Setxattr(m.path("f"), "user.origin", []byte("camera 2"), 0))
+	must(t, os.Mkdir(m.path("d"), 0o755))
+	must(t, syscall.Setxattr(m.path("d"), "user.project", []byte("apollo"), 0))
+	if info := statMeta(t, c, bucket, "f"); !strings.Contains(info.Metadata.Get("X-Amz-Meta-Xattr"), "user.origin") {
+		t.Fatalf("object metadata: %v", info.Metadata)
+	}
+
+	m.remount()
+	if got := get("f", "user.origin"); got != "camera 2" {
+		t.Fatalf("after remount: %q", got)
+	}
+	if got := get("d", "user.project"); got != "apollo" {
+		t.Fatalf("directory after remount: %q", got)
+	}
+	must(t, os.WriteFile(m.path("f"), []byte("rewritten"), 0o644))
+	must(t, os.Rename(m.path("f"), m.path("g")))
+	run(t, m.Dir, "cp", "--preserve=xattr", "g", "h")
+	for _, p := range []string{"g", "h"} {
+		if got := get(p, "user.origin"); got != "camera 2" {
+			t.Fatalf("%s after rewrite, rename and copy: %q", p, got)
+		}
+	}
+	if got := mustGet(t, c, bucket, "h", minio.GetObjectOptions{}); string(got) != "rewritten" {
+		t.Fatalf("copy: %q", got)
+	}
+}
+
 func TestFuseDirectoriesAndConsistency(t *testing.T) {
 	srv := startServer(t)
 	c := srv.Client(t)
