@@ -618,10 +618,20 @@ func (d *dirNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 	return fs.NewListDirStream(append(dots, entries...)), 0
 }
 
+// newAttrs returns the attributes of a new entry: owned by the caller,
+// except that in a set-group-ID directory it takes the directory's group
+// (and a new directory inherits the bit), as on a local file system.
 func (d *dirNode) newAttrs(ctx context.Context, kind, mode uint32) attrs {
 	uid, gid := d.fsys.callerOwner(ctx)
+	mode = kind | mode&07777
+	if pa := d.getAttr(); pa.mode&syscall.S_ISGID != 0 {
+		gid = pa.gid
+		if kind == syscall.S_IFDIR {
+			mode |= syscall.S_ISGID
+		}
+	}
 	now := time.Now()
-	a := attrs{mode: kind | mode&07777, uid: uid, gid: gid, mtime: now, ctime: now, atime: now}
+	a := attrs{mode: mode, uid: uid, gid: gid, mtime: now, ctime: now, atime: now}
 	if kind == syscall.S_IFDIR {
 		a.size = 4096
 	}

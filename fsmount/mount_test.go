@@ -609,3 +609,32 @@ func TestMountXattrs(t *testing.T) {
 		t.Fatalf("after a write: %q %v", body, meta)
 	}
 }
+
+// TestMountSetgidDirectory: entries made in a set-group-ID directory take
+// its group, and new directories keep the bit.
+func TestMountSetgidDirectory(t *testing.T) {
+	b := NewMemBucket()
+	dir, _ := testMount(t, b, nil)
+	sg := filepath.Join(dir, "shared")
+	if err := os.Mkdir(sg, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(sg, 0, 1234); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Chmod(sg, 0o2775); err != nil { // os.Chmod would drop the bit
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sg, "f"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(sg, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for key, mode := range map[string]int{"shared/f": syscall.S_IFREG | 0o644, "shared/sub/": syscall.S_IFDIR | syscall.S_ISGID | 0o755} {
+		_, meta := mustObject(t, b, key)
+		if meta["gid"] != "1234" || meta["mode"] != strconv.Itoa(mode) {
+			t.Errorf("%s: %v, want gid 1234 mode %o", key, meta, mode)
+		}
+	}
+}
