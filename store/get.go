@@ -21,8 +21,10 @@ type resolved struct {
 
 // lookup finds the version a read names: "" = latest, "null", or an ID.
 // A latest delete marker yields ErrNoSuchKey and a named one
-// ErrMethodNotAllowed, both with the resolved marker returned.
-func lookup(txn *badger.Txn, bucket, key, versionID string) (*resolved, error) {
+// ErrMethodNotAllowed, both with the resolved marker returned. With rc,
+// the record may be shared with other readers (see recordCache); callers
+// that modify it pass nil.
+func lookup(txn *badger.Txn, rc *recordCache, bucket, key, versionID string) (*resolved, error) {
 	if _, err := getBucket(txn, bucket); err != nil {
 		return nil, err
 	}
@@ -53,7 +55,7 @@ func lookup(txn *badger.Txn, bucket, key, versionID string) (*resolved, error) {
 		}
 		o = p
 	}
-	rec, ok, err := getVersion(txn, bucket, key, o)
+	rec, ok, err := rc.getVersionForRead(txn, bucket, key, o)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +102,7 @@ func (s *Store) HeadObject(ctx context.Context, bucket, key string, opts GetOpti
 	defer done()
 	var res *resolved
 	err = s.db.View(func(txn *badger.Txn) error {
-		res, err = lookup(txn, bucket, key, opts.VersionID)
+		res, err = lookup(txn, &s.records, bucket, key, opts.VersionID)
 		return err
 	})
 	if res == nil {
@@ -127,7 +129,7 @@ func (s *Store) GetObject(ctx context.Context, bucket, key string, opts GetOptio
 	for attempt := 0; ; attempt++ {
 		var res *resolved
 		err = s.db.View(func(txn *badger.Txn) error {
-			res, err = lookup(txn, bucket, key, opts.VersionID)
+			res, err = lookup(txn, &s.records, bucket, key, opts.VersionID)
 			return err
 		})
 		if err != nil {

@@ -18,7 +18,7 @@ func fileOf(t *testing.T, s *Store, bucket, key string) string {
 	t.Helper()
 	var path string
 	err := s.db.View(func(txn *badger.Txn) error {
-		res, err := lookup(txn, bucket, key, "")
+		res, err := lookup(txn, nil, bucket, key, "")
 		if err != nil {
 			return err
 		}

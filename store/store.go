@@ -123,6 +123,7 @@ type Store struct {
 
 	committer *committer // group commit of versions (groupcommit.go)
 	buckets   bucketCache
+	records   recordCache // decoded records of multipart objects, for reads
 
 	inflightMu sync.Mutex
 	inflight   map[string]struct{} // data files written but not yet committed

@@ -29,7 +29,7 @@ func (s *Store) SetObjectTagsAt(ctx context.Context, bucket, key, versionID stri
 	defer done()
 	var info ObjectInfo
 	err = s.update(ctx, false, func(txn *badger.Txn) error {
-		res, err := lookup(txn, bucket, key, versionID)
+		res, err := lookup(txn, nil, bucket, key, versionID) // it rewrites the record
 		if err != nil {
 			if res != nil {
 				info = res.info(bucket, key)
