@@ -63,3 +63,38 @@ func TestBlockCacheConcurrentReaders(t *testing.T) {
 		t.Fatalf("free list of %d buffers, cap 3", len(c.free))
 	}
 }
+
+// A block read out to its last byte leaves the cache, and the next fetch
+// reuses its buffer; one only partly read stays cached.
+func TestBlockCacheReadOutEvicts(t *testing.T) {
+	c := newBlockCache(8, 64)
+	var first *byte
+	b, _ := c.get(blockKey{"k", "e", 0}, func(buf []byte) (int, error) {
+		first = &buf[0]
+		return fillBlock(0)(buf)
+	}, true)
+	c.readOut(b, 30)
+	if !c.has(b.k) {
+		t.Fatal("a partly read block was evicted")
+	}
+	c.readOut(b, 34)
+	c.release(b)
+	if c.has(b.k) {
+		t.Fatal("a block read to its end is still cached")
+	}
+	var second *byte
+	b2, _ := c.get(blockKey{"k", "e", 1}, func(buf []byte) (int, error) {
+		second = &buf[0]
+		return fillBlock(3)(buf)
+	}, true)
+	defer c.release(b2)
+	if second != first {
+		t.Fatal("the next fetch did not reuse the read-out block's buffer")
+	}
+	p, _ := c.get(blockKey{"k", "e", 2}, fillBlock(3), true)
+	c.readOut(p, 10)
+	c.release(p)
+	if !c.has(p.k) {
+		t.Fatal("a partly read block left the cache")
+	}
+}

@@ -22,7 +22,10 @@ import (
 // A long sequential read thus cycles through the same memory instead of
 // allocating a new buffer per block, which the garbage collector would
 // reclaim only later and the runtime return to the kernel, to be faulted
-// in again.
+// in again. A block whose every byte was read out is evicted at once: the
+// kernel's page cache now holds those bytes, and recycling its buffer
+// keeps a stream within its read-ahead window of memory (touching fresh
+// memory costs more than copying into warm buffers).
 type blockCache struct {
 	mu      sync.Mutex
 	cap     int
@@ -44,8 +47,9 @@ type block struct {
 	data  []byte
 	err   error
 
-	refs    int  // fetch + readers holding it (under blockCache.mu)
-	evicted bool // out of the cache: recycle once refs is 0
+	refs    int   // fetch + readers holding it (under blockCache.mu)
+	evicted bool  // out of the cache: recycle once refs is 0
+	copied  int64 // bytes read out of it (under blockCache.mu)
 }
 
 func newBlockCache(capacity int, blockSize int64) *blockCache {
@@ -106,6 +110,20 @@ func (c *blockCache) release(b *block) {
 	if b.refs == 0 && b.evicted && b.data != nil {
 		c.recycleLocked(b.data)
 		b.data = nil
+	}
+}
+
+// readOut records that n bytes of b were copied to a reader and evicts b
+// once as many bytes as it holds were.
+func (c *blockCache) readOut(b *block, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b.copied += int64(n)
+	if b.copied < int64(len(b.data)) {
+		return
+	}
+	if el, ok := c.entries[b.k]; ok && el.Value.(*block) == b {
+		c.evictLocked(el)
 	}
 }
 
@@ -228,6 +246,7 @@ func (r objectReader) readAt(ctx context.Context, dest []byte, off int64) error 
 			return fmt.Errorf("read %s: short block %d", r.key, first+int64(i))
 		}
 		copy(dest[lo-off:hi-off], b.data[lo-bstart:hi-bstart])
+		r.fsys.cache.readOut(b, int(hi-lo))
 		if hi < min(end, bstart+bs) {
 			// Object shorter than its recorded size: it changed.
 			return fmt.Errorf("read %s: %w", r.key, ErrPrecondition)
