@@ -146,7 +146,7 @@ func (s *Server) storePostFile(ctx context.Context, c *call, file io.Reader, pol
 	if pol != nil && pol.hasRange {
 		minLen, maxLen = pol.minLength, min(pol.maxLength, maxLen)
 	}
-	f, size, err := spoolPostFile(ctx, file, minLen, maxLen, cs)
+	f, size, err := spoolPostFile(ctx, s.cfg.SpoolDir, file, minLen, maxLen, cs)
 	if err != nil {
 		return store.ObjectInfo{}, err
 	}
@@ -304,8 +304,8 @@ func (f *spoolFile) close() {
 // spoolPostFile copies the file part to a temporary file, refusing more
 // than maxLen bytes (EntityTooLarge) or fewer than minLen (EntityTooSmall),
 // and feeds the bytes to cs.
-func spoolPostFile(ctx context.Context, src io.Reader, minLen, maxLen int64, cs *checksumSet) (*spoolFile, int64, error) {
-	tmp, err := os.CreateTemp("", "bucketdb-postobject-*")
+func spoolPostFile(ctx context.Context, dir string, src io.Reader, minLen, maxLen int64, cs *checksumSet) (*spoolFile, int64, error) {
+	tmp, err := os.CreateTemp(dir, "bucketdb-postobject-*")
 	if err != nil {
 		return nil, 0, fmt.Errorf("post object: temporary file: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -658,4 +659,35 @@ func FuzzParsePostPolicy(f *testing.F) {
 		}
 		_ = p.check(map[string]string{"key": "k", "content-type": "a, b", "x-ignore-x": ""}, "b", "k")
 	})
+}
+
+// TestPostObjectSpoolDir: the form's file is spooled in Config.SpoolDir
+// (the node puts it next to its data), which is left empty.
+func TestPostObjectSpoolDir(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		dir  func(t *testing.T) string
+		ok   bool
+	}{
+		{"existing", func(t *testing.T) string { return t.TempDir() }, true},
+		{"missing", func(t *testing.T) string { return filepath.Join(t.TempDir(), "gone") }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := tc.dir(t)
+			e := newTestServer(t, func(c *Config, _ *Backend) { c.SpoolDir = dir })
+			b := e.bucket("spool")
+			rr := e.post(b, postCase{conds: []string{`{"bucket": "spool"}`, `{"key": "k"}`}, fields: []formField{{"key", "k"}}, file: []byte("spooled")})
+			if got := rr.status == http.StatusNoContent; got != tc.ok {
+				t.Fatalf("POST with spool dir %s: %d %s", dir, rr.status, rr.body)
+			}
+			if tc.ok {
+				if got := e.get(b, "k", minio.GetObjectOptions{}); got != "spooled" {
+					t.Fatalf("stored %q", got)
+				}
+				if ents, err := os.ReadDir(dir); err != nil || len(ents) != 0 {
+					t.Fatalf("spool dir after the upload: %v %v", ents, err)
+				}
+			}
+		})
+	}
 }

@@ -86,6 +86,10 @@ type Config struct {
 	// HealthAuth makes GET /health require a signed request (live and
 	// ready never do).
 	HealthAuth bool
+	// SpoolDir holds the unlinked temporary file a POST Object form's file
+	// streams to before it is stored (its size is not known before).
+	// Empty: os.TempDir(), which may be a small tmpfs.
+	SpoolDir string
 }
 
 // RequestSummary describes one finished request, as logged.

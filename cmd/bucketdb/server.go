@@ -203,6 +203,12 @@ func serve(f serverFlags, log *slog.Logger) error {
 	s3cfg.Ready = o.ready
 	s3cfg.Health = o.health
 	s3cfg.HealthAuth = f.healthAuth
+	// POST Object forms spool their file next to the data, not in /tmp.
+	s3cfg.SpoolDir = filepath.Join(f.data, "spool")
+	if err := os.MkdirAll(s3cfg.SpoolDir, 0o700); err != nil {
+		ln.Close()
+		return fmt.Errorf("spool directory: %w", err)
+	}
 	o.verify = s3cfg.Verifier
 	api := s3.New(s3cfg, node)
 
