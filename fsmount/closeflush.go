@@ -3,6 +3,7 @@ package fsmount
 import (
 	"bytes"
 	"context"
+	"os"
 	"strconv"
 	"syscall"
 
@@ -44,8 +45,13 @@ func (f *FS) heldOpenBy(tid uint32, ino uint64) bool {
 		return false
 	}
 	dir := "/proc/" + strconv.FormatUint(uint64(tid), 10) + "/fdinfo/"
-	fds, err := readDirNames(dir, maxFDScan)
+	d, err := os.Open(dir)
 	if err != nil {
+		return false
+	}
+	fds, err := d.Readdirnames(maxFDScan + 1)
+	d.Close()
+	if err != nil || len(fds) > maxFDScan {
 		return false
 	}
 	want := []byte("\nmnt_id:\t" + strconv.FormatUint(mnt, 10) + "\nino:\t" + strconv.FormatUint(ino, 10) + "\n")
@@ -62,30 +68,6 @@ func (f *FS) heldOpenBy(tid uint32, ino uint64) bool {
 		}
 	}
 	return false
-}
-
-// readDirNames lists dir, failing when it has more than limit entries.
-func readDirNames(dir string, limit int) ([]string, error) {
-	d, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(d)
-	var names []string
-	buf := make([]byte, 4096)
-	for {
-		m, err := unix.ReadDirent(d, buf)
-		if err != nil {
-			return nil, err
-		}
-		if m <= 0 {
-			return names, nil
-		}
-		_, _, names = unix.ParseDirent(buf[:m], -1, names)
-		if len(names) > limit {
-			return nil, syscall.E2BIG
-		}
-	}
 }
 
 // noteMountID records the mount's ID (as /proc fdinfo shows it) once the
