@@ -594,6 +594,15 @@ func TestMountXattrs(t *testing.T) {
 	if err := unix.Setxattr(p, "user.big", make([]byte, 4096), 0); err != unix.ENOSPC {
 		t.Errorf("setxattr beyond S3's metadata limit: %v", err)
 	}
+	if err := unix.Setxattr(p, "user.empty", nil, 0); err != nil {
+		t.Fatalf("setxattr of an empty value: %v", err)
+	}
+	if n, err := unix.Getxattr(p, "user.empty", buf); err != nil || n != 0 {
+		t.Fatalf("empty value: %d %v", n, err)
+	}
+	if err := unix.Removexattr(p, "user.empty"); err != nil {
+		t.Fatal(err)
+	}
 	if err := unix.Removexattr(p, "user.color"); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package fsmount
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -114,10 +115,10 @@ func (n *nodeBase) Removexattr(ctx context.Context, attr string) syscall.Errno {
 	return syscall.ENOTSUP
 }
 
-// editXattr applies a setxattr (data non-nil) or removexattr to the
+// editXattr applies a setxattr (or, with remove, a removexattr) to the
 // node's attributes in memory and reports whether the stored metadata must
 // change. The caller holds what orders writes of the node's attributes.
-func (n *nodeBase) editXattr(attr string, data []byte, flags uint32) (bool, syscall.Errno) {
+func (n *nodeBase) editXattr(attr string, data []byte, flags uint32, remove bool) (bool, syscall.Errno) {
 	if !strings.HasPrefix(attr, "user.") {
 		return false, syscall.ENOTSUP
 	}
@@ -129,20 +130,20 @@ func (n *nodeBase) editXattr(attr string, data []byte, flags uint32) (bool, sysc
 	x := decodeXattrs(n.attr.xattr)
 	_, exists := x[attr]
 	switch {
-	case data == nil && !exists:
+	case remove && !exists:
 		return false, syscall.ENODATA
-	case data != nil && flags&unix.XATTR_CREATE != 0 && exists:
+	case !remove && flags&unix.XATTR_CREATE != 0 && exists:
 		return false, syscall.EEXIST
-	case data != nil && flags&unix.XATTR_REPLACE != 0 && !exists:
+	case !remove && flags&unix.XATTR_REPLACE != 0 && !exists:
 		return false, syscall.ENODATA
 	}
 	if x == nil {
 		x = map[string][]byte{}
 	}
-	if data == nil {
+	if remove {
 		delete(x, attr)
 	} else {
-		x[attr] = append([]byte{}, data...)
+		x[attr] = bytes.Clone(data)
 	}
 	enc := encodeXattrs(x)
 	if len(enc) > maxXattrMeta {
@@ -154,17 +155,17 @@ func (n *nodeBase) editXattr(attr string, data []byte, flags uint32) (bool, sysc
 }
 
 func (n *fileNode) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
-	return n.changeXattr(ctx, attr, append([]byte{}, data...), flags)
+	return n.changeXattr(ctx, attr, data, flags, false)
 }
 
 func (n *fileNode) Removexattr(ctx context.Context, attr string) syscall.Errno {
-	return n.changeXattr(ctx, attr, nil, 0)
+	return n.changeXattr(ctx, attr, nil, 0, true)
 }
 
-func (n *fileNode) changeXattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
+func (n *fileNode) changeXattr(ctx context.Context, attr string, data []byte, flags uint32, remove bool) syscall.Errno {
 	n.io.Lock()
 	defer n.io.Unlock()
-	changed, errno := n.editXattr(attr, data, flags)
+	changed, errno := n.editXattr(attr, data, flags, remove)
 	if errno != 0 {
 		return errno
 	}
@@ -172,15 +173,15 @@ func (n *fileNode) changeXattr(ctx context.Context, attr string, data []byte, fl
 }
 
 func (d *dirNode) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
-	return d.changeXattr(ctx, attr, append([]byte{}, data...), flags)
+	return d.changeXattr(ctx, attr, data, flags, false)
 }
 
 func (d *dirNode) Removexattr(ctx context.Context, attr string) syscall.Errno {
-	return d.changeXattr(ctx, attr, nil, 0)
+	return d.changeXattr(ctx, attr, nil, 0, true)
 }
 
-func (d *dirNode) changeXattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
-	changed, errno := d.editXattr(attr, data, flags)
+func (d *dirNode) changeXattr(ctx context.Context, attr string, data []byte, flags uint32, remove bool) syscall.Errno {
+	changed, errno := d.editXattr(attr, data, flags, remove)
 	if errno != 0 || !changed {
 		return errno
 	}
