@@ -131,13 +131,32 @@ func (c *Config) attrsFromObject(info ObjectInfo, kind uint32) attrs {
 	return a
 }
 
+// attrMetaKeys are the metadata keys meta renders.
+var attrMetaKeys = []string{metaMode, metaUID, metaGID, metaMtime, metaCtime, metaRdev, metaXattr}
+
 // storedAttrMeta returns the attribute keys of m (those meta renders).
 func storedAttrMeta(m Meta) Meta {
 	out := Meta{}
-	for _, k := range []string{metaMode, metaUID, metaGID, metaMtime, metaCtime, metaRdev, metaXattr} {
+	for _, k := range attrMetaKeys {
 		if v, ok := m[k]; ok {
 			out[k] = v
 		}
+	}
+	return out
+}
+
+// withAttrMeta returns the object metadata old with its attribute keys
+// replaced by those of attr: metadata other tools stored stays.
+func withAttrMeta(old, attr Meta) Meta {
+	out := make(Meta, len(old)+len(attr))
+	for k, v := range old {
+		out[k] = v
+	}
+	for _, k := range attrMetaKeys {
+		delete(out, k)
+	}
+	for k, v := range attr {
+		out[k] = v
 	}
 	return out
 }

@@ -32,7 +32,9 @@ type Bucket interface {
 	// Put stores size bytes read from r as the object key with meta.
 	Put(ctx context.Context, key string, r io.ReaderAt, size int64, meta Meta) (ObjectInfo, error)
 	// Copy copies src onto dst server-side. meta nil keeps the source's
-	// metadata; otherwise meta replaces it (src == dst changes metadata only).
+	// metadata; otherwise meta's attribute keys replace the source's
+	// (withAttrMeta), and its other user metadata and content headers
+	// (Content-Type and the like) stay. src == dst changes metadata only.
 	Copy(ctx context.Context, src, dst string, meta Meta) (ObjectInfo, error)
 	// Delete removes key; deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error

@@ -338,9 +338,7 @@ func (b *MemBucket) Copy(ctx context.Context, src, dst string, meta Meta) (Objec
 	if !ok {
 		return ObjectInfo{}, fmt.Errorf("copy %q: %w", src, ErrNotExist)
 	}
-	if meta == nil {
-		meta = o.meta
-	}
+	meta = withAttrMeta(o.meta, meta)
 	return b.store(dst, o.data, meta, o.etag).info(dst), nil
 }
 

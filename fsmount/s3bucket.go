@@ -335,11 +335,24 @@ func (b *S3Bucket) Copy(ctx context.Context, src, dst string, meta Meta) (Object
 	var info ObjectInfo
 	err := b.do(ctx, "copy", func(ctx context.Context, i int) error {
 		dopts := minio.CopyDestOptions{Bucket: b.cfg.Bucket, Object: dst}
-		if meta != nil {
-			dopts.ReplaceMetadata = true
-			dopts.UserMetadata = userMeta(meta)
-		}
 		sopts := minio.CopySrcOptions{Bucket: b.cfg.Bucket, Object: src}
+		if meta != nil {
+			// S3 replaces all metadata or none: read what the object
+			// carries, change the attribute keys, and copy only the
+			// version that was read.
+			o, err := b.clients[i].StatObject(ctx, b.cfg.Bucket, src, minio.StatObjectOptions{})
+			if err != nil {
+				return err
+			}
+			dopts.ReplaceMetadata = true
+			dopts.UserMetadata = userMeta(withAttrMeta(infoFromMinio(o, true).Meta, meta))
+			for _, h := range []string{"Content-Type", "Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires"} {
+				if v := o.Metadata.Get(h); v != "" {
+					dopts.UserMetadata[h] = v
+				}
+			}
+			sopts.MatchETag = o.ETag
+		}
 		up, err := b.clients[i].CopyObject(ctx, dopts, sopts)
 		if err != nil && minio.ToErrorResponse(err).Code == "EntityTooLarge" {
 			up, err = b.clients[i].ComposeObject(ctx, dopts, sopts)

@@ -479,6 +479,36 @@ func TestFuseXattrs(t *testing.T) {
 	}
 }
 
+// TestFuseAttrChangeKeepsMetadata: chmod, utimens, setxattr and rename
+// through the mount change only the attribute metadata of an object that
+// another client uploaded with its own Content-Type and user metadata.
+func TestFuseAttrChangeKeepsMetadata(t *testing.T) {
+	srv := startServer(t)
+	c := srv.Client(t)
+	bucket := newBucket(t, c)
+	_, err := c.PutObject(context.Background(), bucket, "site/logo.png", strings.NewReader("png bytes"), 9, minio.PutObjectOptions{
+		ContentType: "image/png", CacheControl: "max-age=60", UserMetadata: map[string]string{"author": "eve"}})
+	must(t, err)
+	m := mountBucket(t, srv, bucket)
+	p := m.path("site/logo.png")
+	must(t, os.Chmod(p, 0o600))
+	old := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+	must(t, os.Chtimes(p, old, old))
+	must(t, syscall.Setxattr(p, "user.tag", []byte("v"), 0))
+	must(t, os.Rename(p, m.path("site/renamed.png")))
+	info := statMeta(t, c, bucket, "site/renamed.png")
+	if info.ContentType != "image/png" || info.Metadata.Get("Cache-Control") != "max-age=60" || info.UserMetadata["Author"] != "eve" {
+		t.Fatalf("metadata of the other client lost: %v %v", info.ContentType, info.Metadata)
+	}
+	if info.UserMetadata["Mode"] != strconv.Itoa(syscall.S_IFREG|0o600) || info.UserMetadata["Mtime"] != "978307200" ||
+		!strings.Contains(info.UserMetadata["Xattr"], "user.tag") {
+		t.Fatalf("attributes: %v", info.UserMetadata)
+	}
+	if got := mustGet(t, c, bucket, "site/renamed.png", minio.GetObjectOptions{}); string(got) != "png bytes" {
+		t.Fatalf("body %q", got)
+	}
+}
+
 func TestFuseDirectoriesAndConsistency(t *testing.T) {
 	srv := startServer(t)
 	c := srv.Client(t)
