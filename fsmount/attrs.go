@@ -212,5 +212,9 @@ func (a attrs) fill(out *fuse.Attr) {
 	if a.kind() == syscall.S_IFDIR {
 		out.Nlink = 2
 	}
-	out.SetTimes(&a.atime, &a.mtime, &a.ctime)
+	// Times are stored in whole seconds (s3fs's form): shown the same way
+	// from the start, they do not change when the attributes are next
+	// read from the server.
+	at, mt, ct := a.atime.Truncate(time.Second), a.mtime.Truncate(time.Second), a.ctime.Truncate(time.Second)
+	out.SetTimes(&at, &mt, &ct)
 }

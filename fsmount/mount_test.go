@@ -647,3 +647,34 @@ func TestMountSetgidDirectory(t *testing.T) {
 		}
 	}
 }
+
+// TestMountTimesStable: times are shown in the whole seconds they are
+// stored in, so they do not change when the attributes are read from the
+// server again; a rename moves ctime on and leaves mtime.
+func TestMountTimesStable(t *testing.T) {
+	b := NewMemBucket()
+	dir, _ := testMount(t, b, nil) // attribute TTL 0: every stat asks the server
+	p := filepath.Join(dir, "f")
+	if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var before unix.Stat_t
+	if err := unix.Stat(p, &before); err != nil {
+		t.Fatal(err)
+	}
+	if before.Mtim.Nsec != 0 || before.Ctim.Nsec != 0 {
+		t.Fatalf("times with sub-second parts: %v %v", before.Mtim, before.Ctim)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	q := filepath.Join(dir, "g")
+	if err := os.Rename(p, q); err != nil {
+		t.Fatal(err)
+	}
+	var after unix.Stat_t
+	if err := unix.Stat(q, &after); err != nil {
+		t.Fatal(err)
+	}
+	if after.Mtim != before.Mtim || after.Ctim.Sec <= before.Ctim.Sec {
+		t.Fatalf("after rename: mtime %v (was %v), ctime %v (was %v)", after.Mtim, before.Mtim, after.Ctim, before.Ctim)
+	}
+}

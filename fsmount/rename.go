@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -114,7 +115,12 @@ func (d *dirNode) renameFile(ctx context.Context, fn *fileNode, srcKey, dstKey s
 	}
 	cctx, cancel := d.fsys.opCtx(ctx)
 	defer cancel()
-	info, err := d.fsys.copyObject(cctx, srcKey, dstKey, fn.getAttr().size)
+	// A rename changes the file's status: the copy stores the new ctime.
+	fn.mu.Lock()
+	fn.attr.ctime = time.Now()
+	fn.mu.Unlock()
+	meta := fn.getAttr().meta()
+	info, err := d.fsys.bucket.Copy(cctx, srcKey, dstKey, meta)
 	if err != nil {
 		return d.fsys.errnoOf("rename", err)
 	}
@@ -126,6 +132,7 @@ func (d *dirNode) renameFile(ctx context.Context, fn *fileNode, srcKey, dstKey s
 	}
 	fn.mu.Lock()
 	fn.attr.etag = info.ETag
+	fn.attr.stored = storedAttrMeta(meta)
 	fn.mu.Unlock()
 	return 0
 }
