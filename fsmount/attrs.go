@@ -212,9 +212,11 @@ func (a attrs) fill(out *fuse.Attr) {
 	if a.kind() == syscall.S_IFDIR {
 		out.Nlink = 2
 	}
-	// Times are stored in whole seconds (s3fs's form): shown the same way
-	// from the start, they do not change when the attributes are next
-	// read from the server.
-	at, mt, ct := a.atime.Truncate(time.Second), a.mtime.Truncate(time.Second), a.ctime.Truncate(time.Second)
-	out.SetTimes(&at, &mt, &ct)
+	out.SetTimes(&a.atime, &a.mtime, &a.ctime)
 }
+
+// attrNow is the time a change made through the mount records. Times are
+// stored in whole seconds (s3fs's form), so they are kept that way from
+// the start and do not change when the attributes are next read from the
+// server.
+func attrNow() time.Time { return time.Now().Truncate(time.Second) }

@@ -437,7 +437,7 @@ func (d *dirNode) serverAttrs(a attrs, hasMarker bool) attrs {
 // entriesChangedNow records that this mount changed the directory's
 // entries: mtime and ctime become now.
 func (d *dirNode) entriesChangedNow() {
-	now := time.Now()
+	now := attrNow()
 	d.mu.Lock()
 	d.entriesChanged, d.attr.mtime, d.attr.ctime = now, now, now
 	d.mu.Unlock()
@@ -630,7 +630,7 @@ func (d *dirNode) newAttrs(ctx context.Context, kind, mode uint32) attrs {
 			mode |= syscall.S_ISGID
 		}
 	}
-	now := time.Now()
+	now := attrNow()
 	a := attrs{mode: mode, uid: uid, gid: gid, mtime: now, ctime: now, atime: now}
 	if kind == syscall.S_IFDIR {
 		a.size = 4096

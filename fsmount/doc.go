@@ -37,8 +37,8 @@
 //   - A file is an object. Attributes are stored as s3fs stores them:
 //     x-amz-meta-mode (decimal st_mode including the file-type bits),
 //     x-amz-meta-uid, x-amz-meta-gid, x-amz-meta-mtime and -ctime (decimal
-//     epoch seconds, so times are shown in whole seconds from the start;
-//     rclone's fractional mtime is read too). Objects without
+//     epoch seconds, so the times the mount records are whole seconds from
+//     the start; rclone's fractional mtime is read too). Objects without
 //     them get --uid, --gid, --file-mode, --dir-mode and the object's
 //     Last-Modified time. chmod, chown and utimens persist: stored with the
 //     next upload of a file being written, otherwise at once by a CopyObject

@@ -198,7 +198,7 @@ func (n *fileNode) truncateLocked(size int64) syscall.Errno {
 	if err := st.truncate(size); err != nil {
 		return n.fsys.errnoOf("truncate", err)
 	}
-	now := time.Now()
+	now := attrNow()
 	n.mu.Lock()
 	n.attr.size = size
 	n.attr.mtime, n.attr.ctime = now, now
@@ -292,15 +292,15 @@ func applyAttrChanges(a *attrs, in *fuse.SetAttrIn) bool {
 		changed = true
 	}
 	if t, ok := in.GetMTime(); ok {
-		a.mtime = t
+		a.mtime = t.Truncate(time.Second)
 		changed = true
 	}
 	if t, ok := in.GetATime(); ok {
-		a.atime = t
+		a.atime = t.Truncate(time.Second)
 		changed = true
 	}
 	if changed {
-		a.ctime = time.Now()
+		a.ctime = attrNow()
 	}
 	return changed
 }
@@ -423,7 +423,7 @@ func (n *fileNode) write(ctx context.Context, data []byte, off int64) (uint32, s
 	if err := st.write(data, off); err != nil {
 		return 0, n.fsys.errnoOf("write", err)
 	}
-	now := time.Now()
+	now := attrNow()
 	n.mu.Lock()
 	n.attr.size = st.size
 	n.attr.mtime, n.attr.ctime = now, now

@@ -159,7 +159,7 @@ func New(cfg Config) (*FS, error) {
 	f.lk.init()
 	f.root = &dirNode{nodeBase: nodeBase{fsys: f}}
 	f.root.attr = attrs{mode: syscall.S_IFDIR | cfg.DirMode&07777, uid: cfg.UID, gid: cfg.GID, size: 4096,
-		mtime: time.Now(), ctime: time.Now(), atime: time.Now()}
+		mtime: attrNow(), ctime: attrNow(), atime: attrNow()}
 	f.root.fetched = time.Now()
 	f.root.hasMarker = cfg.Prefix == ""
 	return f, nil

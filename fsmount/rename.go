@@ -5,7 +5,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -117,7 +116,7 @@ func (d *dirNode) renameFile(ctx context.Context, fn *fileNode, srcKey, dstKey s
 	defer cancel()
 	// A rename changes the file's status: the copy stores the new ctime.
 	fn.mu.Lock()
-	fn.attr.ctime = time.Now()
+	fn.attr.ctime = attrNow()
 	fn.mu.Unlock()
 	meta := fn.getAttr().meta()
 	info, err := d.fsys.bucket.Copy(cctx, srcKey, dstKey, meta)

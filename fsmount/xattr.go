@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"golang.org/x/sys/unix"
@@ -150,7 +149,7 @@ func (n *nodeBase) editXattr(attr string, data []byte, flags uint32, remove bool
 		return false, syscall.ENOSPC
 	}
 	n.attr.xattr = enc
-	n.attr.ctime = time.Now()
+	n.attr.ctime = attrNow()
 	return !n.attr.metaUnchanged(), 0
 }
 
