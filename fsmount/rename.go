@@ -136,12 +136,6 @@ func (d *dirNode) renameFile(ctx context.Context, fn *fileNode, srcKey, dstKey s
 	return 0
 }
 
-// copyObject copies one object; objects above the single-copy limit are
-// streamed through the client.
-func (f *FS) copyObject(ctx context.Context, src, dst string, size int64) (ObjectInfo, error) {
-	return f.bucket.Copy(ctx, src, dst, nil)
-}
-
 func (d *dirNode) renameDir(ctx context.Context, src *fs.Inode, srcPrefix, dstPrefix string) syscall.Errno {
 	// Pending writes below the directory go first.
 	if err := flushTree(ctx, src); err != nil {
@@ -160,7 +154,7 @@ func (d *dirNode) renameDir(ctx context.Context, src *fs.Inode, srcPrefix, dstPr
 	newETags := make([]string, len(keys))
 	err = parallel(cctx, len(keys), 8, func(i int) error {
 		k := keys[i]
-		info, err := d.fsys.copyObject(cctx, k.Key, dstPrefix+strings.TrimPrefix(k.Key, srcPrefix), k.Size)
+		info, err := d.fsys.bucket.Copy(cctx, k.Key, dstPrefix+strings.TrimPrefix(k.Key, srcPrefix), nil)
 		newETags[i] = info.ETag
 		return err
 	})
