@@ -22,6 +22,8 @@ type healState struct {
 	bytes   atomic.Int64
 	passes  atomic.Int64
 	last    atomic.Int64 // unix nanos of the last completed pass
+	started atomic.Int64 // passes started
+	clean   atomic.Int64 // number of the last pass that reached every replica
 }
 
 func (h *healState) init() { h.kickCh = make(chan struct{}, 1) }
@@ -79,7 +81,7 @@ func (n *Node) healLoop() {
 
 func (n *Node) localStats(ctx context.Context) NodeStats {
 	s := NodeStats{Objects: n.heal.objects.Load(), Bytes: n.heal.bytes.Load(),
-		Backlog: n.heal.backlog.Load(), Healing: n.heal.running.Load()}
+		Backlog: n.heal.backlog.Load(), Healing: n.heal.running.Load(), LocalReads: n.lease.readable()}
 	if st, err := n.st.Stats(ctx); err == nil {
 		s.Objects, s.Versions, s.Bytes = st.Objects, st.Versions, st.Bytes
 	}
@@ -95,24 +97,38 @@ func (n *Node) localStats(ctx context.Context) NodeStats {
 // them here when a replica holds a tombstone), and hands off keys this node
 // no longer owns once all their owners hold them.
 func (n *Node) HealNow(ctx context.Context) error {
+	_, err := n.healPass(ctx)
+	return err
+}
+
+// healPass is HealNow; clean reports that the pass reached every replica
+// it had to (nothing left for a retry).
+func (n *Node) healPass(ctx context.Context) (clean bool, _ error) {
 	n.heal.passMu.Lock()
 	defer n.heal.passMu.Unlock()
 	n.heal.running.Store(true)
 	defer n.heal.running.Store(false)
+	seq := n.heal.started.Add(1)
 	n.syncMembers(ctx)
 	if err := n.syncBuckets(ctx); err != nil {
-		return err
+		return false, err
 	}
 	buckets, err := n.st.ListBuckets(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	w := &walk{n: n}
 	for _, b := range buckets {
 		if err := w.bucket(ctx, b.Name); err != nil {
-			return err
+			return false, err
 		}
 		w.uploads(ctx, b.Name)
+	}
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if !w.retry {
+		n.heal.clean.Store(seq)
 	}
 	n.heal.objects.Store(w.objects)
 	n.heal.bytes.Store(w.bytes)
@@ -123,7 +139,7 @@ func (n *Node) HealNow(ctx context.Context) error {
 	if self, _ := n.reg.get(n.id); self.State == stateLeaving && w.kept == 0 && w.backlog == 0 {
 		n.finishLeave(ctx)
 	}
-	return nil
+	return !w.retry, nil
 }
 
 // syncMembers exchanges the registry with every reachable member.

@@ -3,6 +3,7 @@ package cluster
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"slices"
@@ -160,6 +161,11 @@ type view struct {
 	version uint64
 	active  []string          // IDs of active members, sorted
 	byID    map[string]Member // every member
+	// live are the IDs of members not removed (they may coordinate
+	// writes), sorted; fp fingerprints every member's ID and state, so
+	// that two nodes with equal fp place every key alike.
+	live []string
+	fp   uint64
 }
 
 func (r *registry) view() *view {
@@ -174,8 +180,17 @@ func (r *registry) view() *view {
 		if m.State == stateActive {
 			v.active = append(v.active, id)
 		}
+		if m.State != stateRemoved {
+			v.live = append(v.live, id)
+		}
 	}
 	slices.Sort(v.active)
+	slices.Sort(v.live)
+	h := fnv.New64a()
+	for _, m := range r.listLocked() {
+		fmt.Fprintf(h, "%s\x00%s\x00", m.ID, m.State)
+	}
+	v.fp = h.Sum64()
 	r.cached = v
 	return v
 }

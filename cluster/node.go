@@ -36,7 +36,8 @@ type Node struct {
 	tombs *tombstones
 	rpc   *rpcServer
 
-	heal healState
+	heal  healState
+	lease *leases
 
 	repairMu  sync.Mutex
 	repairing map[string]bool
@@ -128,7 +129,9 @@ func newNode(cfg Config, st *store.Store, o nodeOptions) (*Node, error) {
 	if n.tombs, err = openTombstones(filepath.Join(cfg.DataDir, "tombstones.jsonl"), cfg.TombstoneTTL); err != nil {
 		return nil, err
 	}
-	n.svc = &service{id: id, st: st, stage: n.stage, tombs: n.tombs, reg: n.reg, clock: n.clock, stats: n.localStats}
+	n.lease = newLeases()
+	n.svc = &service{id: id, st: st, stage: n.stage, tombs: n.tombs, reg: n.reg, clock: n.clock, stats: n.localStats,
+		lease: n.grantLease}
 	n.rpc = newRPCServer(n)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	if o.transport != nil {
@@ -148,9 +151,10 @@ func newNode(cfg Config, st *store.Store, o nodeOptions) (*Node, error) {
 		n.tombs.close()
 		return nil, err
 	}
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go n.healLoop()
 	go n.sweepLoop()
+	go n.leaseLoop()
 	return n, nil
 }
 

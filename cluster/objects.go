@@ -339,6 +339,11 @@ func (n *Node) HeadObject(ctx context.Context, bucket, key string, opts store.Ge
 	if _, err := n.GetBucket(ctx, bucket); err != nil {
 		return store.ObjectInfo{}, err
 	}
+	if n.readsLocally(bucket, key) {
+		if info, _, err := n.svc.Get(ctx, GetRequest{Bucket: bucket, Key: key, Opts: opts, Head: true}); err == nil {
+			return info, nil
+		}
+	}
 	info, holders, err := n.resolve(ctx, bucket, key, opts)
 	if err != nil || opts.Range == nil && opts.PartNumber == 0 {
 		return info, err
@@ -368,6 +373,22 @@ func fixShown(got, resolved store.ObjectInfo) store.ObjectInfo {
 	return got
 }
 
+// readsLocally reports whether this node may answer a read of key from
+// its own store alone: it replicates the key and holds read leases from
+// every other member (lease.go). Only a version found is answered so; a
+// miss or a delete marker takes the quorum path.
+func (n *Node) readsLocally(bucket, key string) bool {
+	if !n.lease.readable() {
+		return false
+	}
+	for _, m := range n.place(bucket, key).nodes {
+		if m.ID == n.id {
+			return true
+		}
+	}
+	return false
+}
+
 // GetObject resolves the version on a read quorum and streams it from one
 // replica that holds it.
 func (n *Node) GetObject(ctx context.Context, bucket, key string, opts store.GetOptions) (store.ObjectInfo, io.ReadCloser, error) {
@@ -384,6 +405,15 @@ func (n *Node) GetObject(ctx context.Context, bucket, key string, opts store.Get
 			return info, nil, unavailable("read", 0, 1, []error{err})
 		}
 		return info, rc, err
+	}
+	if n.readsLocally(bucket, key) {
+		info, rc, err := n.svc.Get(ctx, GetRequest{Bucket: bucket, Key: key, Opts: opts})
+		if err == nil {
+			return info, rc, nil
+		}
+		if rc != nil {
+			rc.Close()
+		}
 	}
 	var lastErr error
 	whole := opts.Range == nil && opts.PartNumber == 0

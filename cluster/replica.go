@@ -52,6 +52,8 @@ type Replica interface {
 	Members(ctx context.Context, req MembersRequest) (MembersResponse, error)
 	// Stats reports what the node holds.
 	Stats(ctx context.Context, req Empty) (NodeStats, error)
+	// Lease grants the holder a read lease (lease.go).
+	Lease(ctx context.Context, req LeaseRequest) (LeaseResponse, error)
 }
 
 // Transport reaches other nodes.
@@ -292,4 +294,7 @@ type NodeStats struct {
 	// Healing: a pass is running.
 	Healing  bool      `json:",omitempty"`
 	LastHeal time.Time `json:",omitzero"`
+	// LocalReads: the node holds read leases from every other member and
+	// answers reads of the keys it replicates from its own store.
+	LocalReads bool `json:",omitempty"`
 }

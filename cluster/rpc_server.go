@@ -63,6 +63,7 @@ func newRPCServer(n *Node) *rpcServer {
 		"upload":        muxUnary(svc.Upload),
 		"members":       muxUnary(svc.Members),
 		"stats":         muxUnary(svc.Stats),
+		"lease":         muxUnary(svc.Lease),
 		"lock":          muxUnary(svc.Lock),
 		"head": muxUnary(func(ctx context.Context, req GetRequest) (store.ObjectInfo, error) {
 			req.Head = true

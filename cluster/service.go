@@ -20,6 +20,7 @@ type service struct {
 	reg   *registry
 	clock *store.Clock
 	stats func(context.Context) NodeStats
+	lease func(LeaseRequest) LeaseResponse
 }
 
 var _ Replica = (*service)(nil)
@@ -273,6 +274,10 @@ func internalOf(v store.ObjectInfo) string {
 func (s *service) Members(ctx context.Context, req MembersRequest) (MembersResponse, error) {
 	s.reg.merge(req.Members)
 	return MembersResponse{Members: s.reg.list()}, nil
+}
+
+func (s *service) Lease(ctx context.Context, req LeaseRequest) (LeaseResponse, error) {
+	return s.lease(req), nil
 }
 
 func (s *service) Stats(ctx context.Context, _ Empty) (NodeStats, error) {

@@ -35,6 +35,9 @@ type MemberStatus struct {
 	Objects, Versions, Bytes, Backlog int64
 	Healing                           bool
 	LastHeal                          time.Time
+	// LocalReads: the member answers reads of its keys from its own
+	// store, holding read leases from every other member.
+	LocalReads bool
 	// Error is set when the member's figures could not be fetched.
 	Error string `json:",omitempty"`
 }
@@ -64,7 +67,7 @@ func (n *Node) Status(ctx context.Context) ClusterStatus {
 				return
 			}
 			out[i].Objects, out[i].Versions, out[i].Bytes, out[i].Backlog = s.Objects, s.Versions, s.Bytes, s.Backlog
-			out[i].Healing, out[i].LastHeal = s.Healing, s.LastHeal
+			out[i].Healing, out[i].LastHeal, out[i].LocalReads = s.Healing, s.LastHeal, s.LocalReads
 		}()
 	}
 	for range ms {

@@ -193,6 +193,10 @@ func (c *httpReplica) Stats(ctx context.Context, req Empty) (NodeStats, error) {
 	return muxCall[NodeStats](ctx, c, "stats", req, nil)
 }
 
+func (c *httpReplica) Lease(ctx context.Context, req LeaseRequest) (LeaseResponse, error) {
+	return muxCall[LeaseResponse](ctx, c, "lease", req, nil)
+}
+
 // Get waits at most the transport timeout for the reply headers; the body
 // then streams under the caller's ctx.
 func (c *httpReplica) Get(ctx context.Context, req GetRequest) (store.ObjectInfo, io.ReadCloser, error) {

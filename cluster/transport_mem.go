@@ -205,3 +205,7 @@ func (c *memReplica) Members(ctx context.Context, req MembersRequest) (MembersRe
 func (c *memReplica) Stats(ctx context.Context, req Empty) (NodeStats, error) {
 	return memCall(ctx, c, req, func(r Replica, q Empty) (NodeStats, error) { return r.Stats(ctx, q) })
 }
+
+func (c *memReplica) Lease(ctx context.Context, req LeaseRequest) (LeaseResponse, error) {
+	return memCall(ctx, c, req, func(r Replica, q LeaseRequest) (LeaseResponse, error) { return r.Lease(ctx, q) })
+}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -261,6 +263,11 @@ func (n *Node) mutate(ctx context.Context, req PrepareRequest, body io.Reader, t
 		}
 		return res, err
 	}
+	if self, _ := n.reg.get(n.id); self.State == stateRemoved {
+		// Its leases are gone: it could no longer wait out a replica
+		// that reads on its own.
+		return CommitResponse{}, unavailable("write", 0, p.w, []error{fmt.Errorf("%s was removed from the cluster", n.id)})
+	}
 	req.StageID = newStageID()
 	ch, ferr := broadcast(ctx, n, p.nodes, p.w, body, size, trailer,
 		func(ctx context.Context, r Replica, body io.Reader) (CommitResponse, error) {
@@ -274,12 +281,14 @@ func (n *Node) mutate(ctx context.Context, req PrepareRequest, body io.Reader, t
 	}
 	var prepared []Member
 	var errs []error
+	answered := map[string]bool{}
 	pending := len(p.nodes)
 	decided := false
 	for pending > 0 && !decided {
 		select {
 		case r := <-ch:
 			pending--
+			answered[r.m.ID] = true
 			if r.err != nil {
 				errs = append(errs, r.err)
 			} else {
@@ -300,8 +309,15 @@ func (n *Node) mutate(ctx context.Context, req PrepareRequest, body io.Reader, t
 	}
 	if ferr == nil && len(prepared) >= p.w && pending > 0 {
 		// Healthy replicas answer within moments: give them a short grace
-		// so they commit with the others instead of in the background.
-		grace := time.NewTimer(commitGrace)
+		// so they commit with the others instead of in the background, and
+		// those holding a read lease as long as it lasts.
+		var slow []Member
+		for _, m := range p.nodes {
+			if !answered[m.ID] {
+				slow = append(slow, m)
+			}
+		}
+		grace := time.NewTimer(n.lease.grace(slow))
 	wait:
 		for pending > 0 {
 			select {
@@ -374,6 +390,11 @@ func (n *Node) mutate(ctx context.Context, req PrepareRequest, body io.Reader, t
 	var first *CommitResponse
 	var cerrs []error
 	var failed []Member
+	committed := map[string]bool{}
+	waiting := map[string]Member{}
+	for _, m := range prepared {
+		waiting[m.ID] = m
+	}
 	outstanding, oks := len(prepared), 0
 	var grace <-chan time.Time
 collect:
@@ -381,8 +402,10 @@ collect:
 		select {
 		case r := <-cch:
 			outstanding--
+			delete(waiting, r.m.ID)
 			if r.err == nil {
 				oks++
+				committed[r.m.ID] = true
 				if first == nil {
 					first = &r.res
 				}
@@ -391,7 +414,7 @@ collect:
 				failed = append(failed, r.m)
 			}
 			if oks >= p.w && grace == nil && outstanding > 0 {
-				t := time.NewTimer(commitGrace)
+				t := time.NewTimer(n.lease.grace(slices.Collect(maps.Values(waiting))))
 				defer t.Stop()
 				grace = t.C
 			}
@@ -427,6 +450,23 @@ collect:
 			}
 			cleanup(failed, cerrs)
 		})
+	}
+	// Replicas that did not commit must not answer reads on their own
+	// before they have this write.
+	var without []string
+	for _, m := range p.nodes {
+		switch {
+		case committed[m.ID]:
+		case m.ID == n.id:
+			n.lease.lapse()
+		default:
+			without = append(without, m.ID)
+		}
+	}
+	if len(without) > 0 {
+		if err := n.lease.waitOut(ctx, without); err != nil {
+			return CommitResponse{}, err
+		}
 	}
 	return *first, nil
 }

@@ -563,8 +563,24 @@ func TestClusterPartition(t *testing.T) {
 		}
 	}
 
+	waitLocalReads(t, nodes, 60*time.Second)
 	p := cutOff(t, nodes[2])
 	cut := time.Now()
+	// n3 read k0 locally until the cut. The majority overwrites k0 at once;
+	// once that is acknowledged, n3 must not serve the old k0.
+	{
+		start := time.Now()
+		w := put(maj[0], "n1", "k0", 5000)
+		if w.err != nil {
+			t.Fatalf("PUT right after the cut: %v", w.err)
+		}
+		took := time.Since(start)
+		got, err := getBytes(ctx, iso, b, "k0", minio.GetObjectOptions{})
+		if err == nil && !bytes.Equal(got, w.body) {
+			t.Fatalf("cut-off n3 served a stale k0 after the majority's overwrite was acknowledged: %q", got)
+		}
+		t.Logf("partition: overwrite acknowledged %v after the cut; n3 then answered %v", took.Round(time.Millisecond), errCode(err))
+	}
 	// n1 notices n3 is gone (gossip), within a bound.
 	var seen time.Duration
 	{
@@ -683,23 +699,12 @@ func TestClusterPartition(t *testing.T) {
 	// acknowledged version (N=3 with three nodes).
 	hctx, cancel := context.WithTimeout(ctx, memberDeadline)
 	defer cancel()
-	var last string
-	err := retry(hctx, func() error {
-		for _, n := range nodes {
-			st, _, err := adminStatus(hctx, n, testClusterSecret)
-			if err != nil {
-				last = err.Error()
-				return err
-			}
-			for _, m := range st.Members {
-				if m.State != cluster.Alive || m.Backlog != 0 || m.Versions != int64(acked) || m.Error != "" {
-					last = fmt.Sprintf("seen by %s: %s state %s versions %d (want %d acknowledged) backlog %d healing %v error %q",
-						n.NodeID, m.ID, m.State, m.Versions, acked, m.Backlog, m.Healing, m.Error)
-					return fmt.Errorf("%s", last)
-				}
-			}
+	last, err := waitMembers(hctx, nodes, func(m cluster.MemberStatus) string {
+		if m.State != cluster.Alive || m.Backlog != 0 || m.Versions != int64(acked) || m.Error != "" {
+			return fmt.Sprintf("state %s versions %d (want %d acknowledged) backlog %d healing %v error %q",
+				m.State, m.Versions, acked, m.Backlog, m.Healing, m.Error)
 		}
-		return nil
+		return ""
 	})
 	if err != nil {
 		t.Fatalf("not healed within %v after the partition ended: %s", memberDeadline, last)

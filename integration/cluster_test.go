@@ -44,6 +44,49 @@ func adminStatus(ctx context.Context, s *Server, secret string) (cluster.Cluster
 	return st, resp.StatusCode, json.Unmarshal(body, &st)
 }
 
+// waitMembers retries until every member, as every node's admin status
+// shows it, passes check (which describes what is wrong, or returns "").
+// It returns the last complaint if ctx ends first.
+func waitMembers(ctx context.Context, nodes []*Server, check func(m cluster.MemberStatus) string) (last string, err error) {
+	err = retry(ctx, func() error {
+		for _, n := range nodes {
+			st, _, err := adminStatus(ctx, n, testClusterSecret)
+			if err != nil {
+				last = err.Error()
+				return err
+			}
+			for _, m := range st.Members {
+				if why := check(m); why != "" {
+					last = fmt.Sprintf("seen by %s: %s %s", n.NodeID, m.ID, why)
+					return fmt.Errorf("%s", last)
+				}
+			}
+		}
+		return nil
+	})
+	return last, err
+}
+
+// waitLocalReads waits until every node, as each sees it, answers reads
+// from its own store (read leases held from every other member, caught
+// up).
+func waitLocalReads(t *testing.T, nodes []*Server, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	last, err := waitMembers(ctx, nodes, func(m cluster.MemberStatus) string {
+		if !m.LocalReads {
+			return fmt.Sprintf("does not read locally (state %s, error %q)", m.State, m.Error)
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatalf("not every node reads locally within %v: %s", within, last)
+	}
+	return time.Since(start)
+}
+
 func adminAlive(ctx context.Context, s *Server) (int, error) {
 	st, _, err := adminStatus(ctx, s, testClusterSecret)
 	if err != nil {
@@ -92,6 +135,9 @@ func TestClusterCrossNode(t *testing.T) {
 			t.Fatalf("bucket created through n1 not visible through n%d: %v, %v", i+1, ok, err)
 		}
 	}
+	// With every node up, reads are local (read leases); read-after-write
+	// below holds through them.
+	t.Logf("every node reads locally %v after the bucket was created", waitLocalReads(t, nodes, 60*time.Second).Round(100*time.Millisecond))
 
 	// Read-after-write from every node: new object, overwrite, delete.
 	for round := range 3 {
@@ -267,27 +313,19 @@ func TestClusterFailures(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 		defer cancel()
 		want := int64(len(acked))
-		var last string
-		err := retry(ctx, func() error {
-			for _, n := range nodes {
-				st, _, err := adminStatus(ctx, n, testClusterSecret)
-				if err != nil {
-					return err
-				}
-				for _, m := range st.Members {
-					if m.State != cluster.Alive || m.Objects != want || m.Backlog != 0 {
-						last = fmt.Sprintf("seen by %s: %s state %s objects %d (want %d) backlog %d healing %v error %q",
-							n.NodeID, m.ID, m.State, m.Objects, want, m.Backlog, m.Healing, m.Error)
-						return fmt.Errorf("%s", last)
-					}
-				}
+		last, err := waitMembers(ctx, nodes, func(m cluster.MemberStatus) string {
+			if m.State != cluster.Alive || m.Objects != want || m.Backlog != 0 {
+				return fmt.Sprintf("state %s objects %d (want %d) backlog %d healing %v error %q",
+					m.State, m.Objects, want, m.Backlog, m.Healing, m.Error)
 			}
-			return nil
+			return ""
 		})
 		if err != nil {
 			t.Fatalf("n3 not healed within 150s after its restart: %s", last)
 		}
 		t.Logf("healing: n3 holds all %d objects again %v after its restart (admin status on every node)", want, time.Since(restarted).Round(100*time.Millisecond))
+		waitLocalReads(t, nodes, 60*time.Second)
+		t.Logf("healing: every node reads locally again %v after n3's restart", time.Since(restarted).Round(100*time.Millisecond))
 		c3 := nodes[2].Client(t)
 		for _, r := range acked {
 			obj, err := c3.GetObject(ctxT(t), b, r.key, minio.GetObjectOptions{})
@@ -425,6 +463,18 @@ func killUnderLoad(t *testing.T, nodes []*Server, b string) []clusterRecord {
 	time.Sleep(3 * time.Second)
 	close(stop)
 	wg.Wait()
+	// A member is down: nobody may answer reads on its own any more.
+	for _, n := range nodes[:2] {
+		st, _, err := adminStatus(ctxT(t), n, testClusterSecret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range st.Members {
+			if m.LocalReads {
+				t.Errorf("seen by %s: %s still reads locally with n3 killed", n.NodeID, m.ID)
+			}
+		}
+	}
 	t.Logf("%d writes and %d reads acknowledged (%d writes after the kill)", writes.Load(), reads.Load(), writes.Load()-beforeKill)
 	if len(failures) > 0 {
 		sort.Strings(failures)
