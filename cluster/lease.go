@@ -98,7 +98,12 @@ type catchUp struct {
 	done  map[string]bool  // peer -> a later pass completed cleanly
 	self  bool             // this node's own pass completed cleanly
 	busy  bool             // this node's own pass is running
+	next  int64            // no new own pass before (one failed)
 }
+
+// catchUpRetry spaces this node's own passes when one did not complete
+// cleanly.
+const catchUpRetry = 2 * time.Second
 
 func newLeases() *leases {
 	l := &leases{base: time.Now(), granted: map[string]int64{}, reader: map[string]int64{},
@@ -234,7 +239,7 @@ func (n *Node) renewLeases() {
 	}
 	n.catchUpLocked(peers)
 	reading := l.synced == l.epoch
-	heal := !reading && l.catch.epoch == l.epoch
+	catching := !reading && l.catch.epoch == l.epoch
 	var ask []string
 	for _, id := range peers {
 		if !l.inflight[id] {
@@ -242,9 +247,14 @@ func (n *Node) renewLeases() {
 			ask = append(ask, id)
 		}
 	}
+	heal := map[string]bool{}
+	for _, id := range ask {
+		heal[id] = catching && !l.catch.done[id]
+	}
 	l.mu.Unlock()
 	for _, id := range ask {
 		m := v.byID[id]
+		heal := heal[id]
 		go func() {
 			ctx, cancel := context.WithTimeout(n.ctx, leaseTerm)
 			defer cancel()
@@ -295,7 +305,7 @@ func (n *Node) catchUpLocked(peers []string) {
 	if c.epoch != l.epoch {
 		*c = catchUp{epoch: l.epoch, start: now, base: map[string]int64{}, done: map[string]bool{}}
 	}
-	if !c.self && !c.busy {
+	if !c.self && !c.busy && now >= c.next {
 		c.busy = true
 		epoch := c.epoch
 		n.goBackground(func(ctx context.Context) {
@@ -305,6 +315,7 @@ func (n *Node) catchUpLocked(peers []string) {
 			if l.catch.epoch == epoch {
 				l.catch.busy = false
 				l.catch.self = clean && err == nil
+				l.catch.next = l.now() + int64(catchUpRetry)
 			}
 		})
 	}
