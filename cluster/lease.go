@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -70,6 +71,7 @@ type LeaseResponse struct {
 // leases is a node's lease bookkeeping, as granter and as holder. Times
 // are nanoseconds of the monotonic clock since base.
 type leases struct {
+	log  *slog.Logger
 	base time.Time
 	boot int64 // promises of a previous life end before this
 
@@ -105,8 +107,8 @@ type catchUp struct {
 // cleanly.
 const catchUpRetry = 2 * time.Second
 
-func newLeases() *leases {
-	l := &leases{base: time.Now(), granted: map[string]int64{}, reader: map[string]int64{},
+func newLeases(log *slog.Logger) *leases {
+	l := &leases{log: log, base: time.Now(), granted: map[string]int64{}, reader: map[string]int64{},
 		broken: map[string]bool{}, excluded: map[string]int{}, held: map[string]int64{},
 		readHeld: map[string]int64{}, inflight: map[string]bool{}, epoch: 1}
 	l.boot = int64(leaseTerm)
@@ -121,7 +123,10 @@ func (l *leases) readable() bool { return l.now() < l.readUntil.Load() }
 
 // breakRunLocked starts a new epoch: local reads stop until it has
 // caught up.
-func (l *leases) breakRunLocked() {
+func (l *leases) breakRunLocked(why string) {
+	if l.synced == l.epoch {
+		l.log.Info("read leases broken: reads take the quorum until caught up", "reason", why)
+	}
 	l.epoch++
 	l.readUntil.Store(0)
 }
@@ -130,7 +135,7 @@ func (l *leases) breakRunLocked() {
 // write that is acknowledged anyway.
 func (l *leases) lapse() {
 	l.mu.Lock()
-	l.breakRunLocked()
+	l.breakRunLocked("a local commit failed")
 	l.mu.Unlock()
 }
 
@@ -231,7 +236,7 @@ func (n *Node) renewLeases() {
 		l.view = v.fp
 		clear(l.held)
 		clear(l.readHeld)
-		l.breakRunLocked()
+		l.breakRunLocked("member registry changed")
 	}
 	if len(peers) == 0 || self.State == stateRemoved {
 		l.mu.Unlock()
@@ -266,8 +271,11 @@ func (n *Node) renewLeases() {
 			if err != nil || !res.Granted || l.view != v.fp {
 				return
 			}
-			if res.Gap || sent >= l.held[id] {
-				l.breakRunLocked()
+			switch {
+			case res.Gap:
+				l.breakRunLocked("a write went without this node, or " + id + "'s lease ran out")
+			case sent >= l.held[id]:
+				l.breakRunLocked(id + "'s lease ran out")
 			}
 			end := sent + int64(leaseTerm-leaseMargin)
 			l.held[id] = max(l.held[id], end)
@@ -328,6 +336,7 @@ func (n *Node) catchUpLocked(peers []string) {
 		}
 	}
 	l.synced = l.epoch
+	l.log.Info("caught up: reading locally", "took", time.Duration(now-c.start).Round(time.Millisecond))
 	n.updateReadableLocked(peers)
 }
 

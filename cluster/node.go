@@ -129,7 +129,7 @@ func newNode(cfg Config, st *store.Store, o nodeOptions) (*Node, error) {
 	if n.tombs, err = openTombstones(filepath.Join(cfg.DataDir, "tombstones.jsonl"), cfg.TombstoneTTL); err != nil {
 		return nil, err
 	}
-	n.lease = newLeases()
+	n.lease = newLeases(n.log)
 	n.svc = &service{id: id, st: st, stage: n.stage, tombs: n.tombs, reg: n.reg, clock: n.clock, stats: n.localStats,
 		lease: n.grantLease}
 	n.rpc = newRPCServer(n)

@@ -317,7 +317,7 @@ func (n *Node) mutate(ctx context.Context, req PrepareRequest, body io.Reader, t
 				slow = append(slow, m)
 			}
 		}
-		grace := time.NewTimer(n.lease.grace(slow))
+		grace := time.NewTimer(n.grace(slow, size))
 	wait:
 		for pending > 0 {
 			select {
@@ -414,7 +414,7 @@ collect:
 				failed = append(failed, r.m)
 			}
 			if oks >= p.w && grace == nil && outstanding > 0 {
-				t := time.NewTimer(n.lease.grace(slices.Collect(maps.Values(waiting))))
+				t := time.NewTimer(n.grace(slices.Collect(maps.Values(waiting)), size))
 				defer t.Stop()
 				grace = t.C
 			}
@@ -469,6 +469,17 @@ collect:
 		}
 	}
 	return *first, nil
+}
+
+// grace is how long a coordinator that has W waits for the slow replicas
+// among ms (leases.grace); for its own replica, while it reads locally,
+// as long as the call may take: missing the write would cost a catch-up.
+func (n *Node) grace(ms []Member, size int64) time.Duration {
+	d := n.lease.grace(ms)
+	if n.lease.readable() && slices.ContainsFunc(ms, func(m Member) bool { return m.ID == n.id }) {
+		d = max(d, n.cfg.RPCTimeout+time.Duration(size/(8<<20))*time.Second)
+	}
+	return d
 }
 
 // commonDefinitive returns the most frequent definitive error of errs (a
