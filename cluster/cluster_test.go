@@ -117,17 +117,17 @@ func TestStagedButRefused(t *testing.T) {
 	ctx := context.Background()
 	mustCreate(t, tc.nodes[0], "b")
 	put(t, tc.nodes[0], "b", "k", "old")
-	tc.net.fail = func(_ context.Context, from, to, op string) error {
+	tc.net.setFail(func(_ context.Context, from, to, op string) error {
 		if to != "n0" && strings.HasSuffix(op, "PrepareRequest") {
 			return fmt.Errorf("%w: injected", errUnreachable)
 		}
 		return nil
-	}
+	})
 	_, err := tc.nodes[0].PutObject(ctx, "b", "k", strings.NewReader("refused"), 7, store.PutOptions{})
 	if !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("write with one prepared replica: %v", err)
 	}
-	tc.net.fail = nil
+	tc.net.setFail(nil)
 	tc.healAll()
 	for i, nd := range tc.nodes {
 		mustGet(t, nd, "b", "k", "old")
@@ -462,16 +462,16 @@ func TestTombstones(t *testing.T) {
 func TestStalledReplica(t *testing.T) {
 	tc := startCluster(t, 3, func(i int, c *Config) { c.StallTimeout = 200 * time.Millisecond })
 	mustCreate(t, tc.nodes[0], "b")
-	tc.net.fail = func(ctx context.Context, from, to, op string) error {
+	tc.net.setFail(func(ctx context.Context, from, to, op string) error {
 		if to == "n2" && strings.HasSuffix(op, "PrepareRequest") {
 			<-ctx.Done() // hangs without reading the body
 			return ctx.Err()
 		}
 		return nil
-	}
+	})
 	body := strings.Repeat("z", 3<<20)
 	info := put(t, tc.nodes[0], "b", "big", body)
-	tc.net.fail = nil
+	tc.net.setFail(nil)
 	if got := tc.holders("b", "big", internalOf(info)); got != 2 {
 		t.Fatalf("written to %d replicas", got)
 	}

@@ -35,14 +35,12 @@ func (tc *testCluster) waitLocalReads(i int) {
 // nodes from now on.
 func (tc *testCluster) countRemoteReads() *atomic.Int64 {
 	var n atomic.Int64
-	tc.net.mu.Lock()
-	tc.net.fail = func(ctx context.Context, from, to, op string) error {
+	tc.net.setFail(func(ctx context.Context, from, to, op string) error {
 		if strings.HasSuffix(op, "GetRequest") {
 			n.Add(1)
 		}
 		return nil
-	}
-	tc.net.mu.Unlock()
+	})
 	return &n
 }
 

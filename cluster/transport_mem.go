@@ -42,6 +42,13 @@ func (net *memNetwork) options() nodeOptions {
 	}
 }
 
+// setFail installs (or, with nil, removes) the fault injector.
+func (net *memNetwork) setFail(f func(ctx context.Context, from, to, op string) error) {
+	net.mu.Lock()
+	defer net.mu.Unlock()
+	net.fail = f
+}
+
 func (net *memNetwork) setDown(id string, down bool) {
 	net.mu.Lock()
 	defer net.mu.Unlock()
