@@ -81,7 +81,7 @@ func (n *Node) healLoop() {
 
 func (n *Node) localStats(ctx context.Context) NodeStats {
 	s := NodeStats{Objects: n.heal.objects.Load(), Bytes: n.heal.bytes.Load(),
-		Backlog: n.heal.backlog.Load(), Healing: n.heal.running.Load(), LocalReads: n.lease.readable()}
+		Backlog: n.heal.backlog.Load(), Healing: n.heal.running.Load(), LocalReads: n.lease.readable(n.reg.view().fp)}
 	if st, err := n.st.Stats(ctx); err == nil {
 		s.Objects, s.Versions, s.Bytes = st.Objects, st.Versions, st.Bytes
 	}

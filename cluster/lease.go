@@ -89,7 +89,17 @@ type leases struct {
 	synced   uint64           // the epoch whose catch-up completed
 	catch    catchUp
 
-	readUntil atomic.Int64 // local reads are allowed before this
+	grantView uint64 // registry fingerprint the grants were made under
+	barrier   int64  // writes are acknowledged only after this
+
+	reads atomic.Pointer[readGrant] // local reads allowed, for one registry
+}
+
+// readGrant allows local reads under one registry fingerprint until a
+// time.
+type readGrant struct {
+	view  uint64
+	until int64
 }
 
 // catchUp is the progress of one epoch's catch-up.
@@ -107,19 +117,27 @@ type catchUp struct {
 // cleanly.
 const catchUpRetry = 2 * time.Second
 
-func newLeases(log *slog.Logger) *leases {
+// newLeases starts the bookkeeping. A node that knew peers when it
+// started may have granted them reader leases before a restart, and
+// honours those for one term.
+func newLeases(log *slog.Logger, knewPeers bool) *leases {
 	l := &leases{log: log, base: time.Now(), granted: map[string]int64{}, reader: map[string]int64{},
 		broken: map[string]bool{}, excluded: map[string]int{}, held: map[string]int64{},
 		readHeld: map[string]int64{}, inflight: map[string]bool{}, epoch: 1}
-	l.boot = int64(leaseTerm)
+	if knewPeers {
+		l.boot = int64(leaseTerm)
+	}
 	return l
 }
 
 func (l *leases) now() int64 { return int64(time.Since(l.base)) }
 
 // readable reports whether this node may answer reads of the keys it
-// replicates from its own store.
-func (l *leases) readable() bool { return l.now() < l.readUntil.Load() }
+// replicates under registry view from its own store.
+func (l *leases) readable(view uint64) bool {
+	g := l.reads.Load()
+	return g != nil && g.view == view && l.now() < g.until
+}
 
 // breakRunLocked starts a new epoch: local reads stop until it has
 // caught up.
@@ -128,7 +146,7 @@ func (l *leases) breakRunLocked(why string) {
 		l.log.Info("read leases broken: reads take the quorum until caught up", "reason", why)
 	}
 	l.epoch++
-	l.readUntil.Store(0)
+	l.reads.Store(nil)
 }
 
 // lapse stops local reads until a catch-up: this node failed to commit a
@@ -197,10 +215,15 @@ func (l *leases) waitOut(ctx context.Context, ids []string) error {
 		}
 		l.mu.Unlock()
 	}()
-	if until <= now {
+	return sleep(ctx, time.Duration(until-now))
+}
+
+// sleep waits for d (nothing if d <= 0) or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
 		return nil
 	}
-	t := time.NewTimer(time.Duration(until - now))
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
@@ -208,6 +231,26 @@ func (l *leases) waitOut(ctx context.Context, ids []string) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// settle is called before a write placed under registry view is
+// acknowledged. When the view differs from the one this node granted
+// leases under, a reader may still replicate, under the old view, a key
+// whose new replicas do not include it: every run is broken and writes
+// wait until every reader lease granted so far has run out.
+func (l *leases) settle(ctx context.Context, view uint64) error {
+	l.mu.Lock()
+	if view != l.grantView {
+		l.barrier = max(l.barrier, l.boot)
+		for id, until := range l.reader {
+			l.barrier = max(l.barrier, until)
+			l.broken[id] = true
+		}
+		l.grantView = view
+	}
+	wait := time.Duration(l.barrier - l.now())
+	l.mu.Unlock()
+	return sleep(ctx, wait)
 }
 
 // leaseLoop renews this node's leases and drives its catch-ups.
@@ -345,7 +388,7 @@ func (n *Node) catchUpLocked(peers []string) {
 func (n *Node) updateReadableLocked(peers []string) {
 	l := n.lease
 	if l.synced != l.epoch {
-		l.readUntil.Store(0)
+		l.reads.Store(nil)
 		return
 	}
 	until := int64(-1)
@@ -355,7 +398,7 @@ func (n *Node) updateReadableLocked(peers []string) {
 			until = h
 		}
 	}
-	l.readUntil.Store(max(until, 0))
+	l.reads.Store(&readGrant{view: l.view, until: max(until, 0)})
 }
 
 // grantLease answers a peer's lease request.

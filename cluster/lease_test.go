@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -23,13 +24,17 @@ func leaseCluster(t *testing.T) *testCluster {
 func (tc *testCluster) waitLocalReads(i int) {
 	tc.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for !tc.nodes[i].lease.readable() {
+	for !tc.nodes[i].readsLocal() {
 		if time.Now().After(deadline) {
 			tc.t.Fatalf("%s never started reading locally", tc.nodes[i].id)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// readsLocal reports whether nd answers reads locally under its current
+// registry.
+func (nd *Node) readsLocal() bool { return nd.lease.readable(nd.reg.view().fp) }
 
 // countRemoteReads counts the version lookups and reads sent between
 // nodes from now on.
@@ -87,7 +92,7 @@ func TestReadLeaseCutOffReplica(t *testing.T) {
 	start := time.Now()
 	put(t, tc.nodes[0], "b", "k", "v2")
 	took := time.Since(start)
-	if tc.nodes[2].lease.readable() {
+	if tc.nodes[2].readsLocal() {
 		t.Fatalf("cut-off replica still reads locally after a write it missed (acknowledged after %v)", took)
 	}
 	if _, body, err := get(t, tc.nodes[2], "b", "k", store.GetOptions{}); err == nil && body != "v2" {
@@ -96,9 +101,9 @@ func TestReadLeaseCutOffReplica(t *testing.T) {
 	if took > leaseTerm+time.Second {
 		t.Fatalf("write took %v, longer than a lease", took)
 	}
-	// Writes while it is refused a lease do not wait for it again.
+	// Later writes through the same coordinator do not wait for it again.
 	start = time.Now()
-	put(t, tc.nodes[1], "b", "k2", "x")
+	put(t, tc.nodes[0], "b", "k2", "x")
 	if took := time.Since(start); took > leaseTerm/2 {
 		t.Fatalf("second write took %v", took)
 	}
@@ -124,7 +129,7 @@ func TestReadLeaseRestart(t *testing.T) {
 	put(t, tc.nodes[0], "b", "k", "v2")
 	put(t, tc.nodes[1], "b", "new", "n")
 	for i := range 2 {
-		if tc.nodes[i].lease.readable() {
+		if tc.nodes[i].readsLocal() {
 			t.Fatalf("%s reads locally with a member down", tc.nodes[i].id)
 		}
 	}
@@ -135,5 +140,83 @@ func TestReadLeaseRestart(t *testing.T) {
 	mustGet(t, tc.nodes[2], "b", "new", "n")
 	if got := remote.Load(); got != 0 {
 		t.Fatalf("%d reads left the restarted node", got)
+	}
+}
+
+// A write that a reader did not commit waits until the reader's lease has
+// run out, and no lease is granted to it meanwhile; a holder that is not
+// reading costs no wait. Either way the holder's run is broken.
+func TestLeaseWaitOut(t *testing.T) {
+	l := newLeases(slog.New(slog.DiscardHandler), false)
+	ctx := context.Background()
+	if ok, _ := l.grant("h", true, true); !ok {
+		t.Fatal("lease refused")
+	}
+	if ok, _ := l.grant("idle", true, false); !ok {
+		t.Fatal("lease refused")
+	}
+	start := time.Now()
+	if err := l.waitOut(ctx, []string{"idle"}); err != nil || time.Since(start) > leaseTerm/4 {
+		t.Fatalf("waiting out a holder that is not reading took %v (%v)", time.Since(start), err)
+	}
+	done := make(chan time.Duration)
+	go func() {
+		start := time.Now()
+		l.waitOut(ctx, []string{"h"})
+		done <- time.Since(start)
+	}()
+	time.Sleep(50 * time.Millisecond)
+	if ok, _ := l.grant("h", true, true); ok {
+		t.Fatal("lease granted to a reader being waited out")
+	}
+	if took := <-done; took < leaseTerm-200*time.Millisecond {
+		t.Fatalf("reader waited out after %v, before its lease ended", took)
+	}
+	for _, id := range []string{"h", "idle"} {
+		if ok, gap := l.grant(id, true, true); !ok || !gap {
+			t.Fatalf("%s after a write without it: granted %v, gap %v", id, ok, gap)
+		}
+	}
+}
+
+// When the member registry changes, writes wait until every reader lease
+// granted under the old one has run out (a reader may replicate a key
+// under the old registry that it does not under the new), and every run
+// is broken.
+func TestLeaseSettleOnRegistryChange(t *testing.T) {
+	l := newLeases(slog.New(slog.DiscardHandler), false)
+	ctx := context.Background()
+	if err := l.settle(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if ok, gap := l.grant("h", true, true); !ok || !gap {
+		t.Fatalf("first grant: %v, gap %v", ok, gap)
+	}
+	start := time.Now()
+	l.settle(ctx, 1)
+	if took := time.Since(start); took > leaseTerm/4 {
+		t.Fatalf("write under the same registry waited %v", took)
+	}
+	l.settle(ctx, 2)
+	if took := time.Since(start); took < leaseTerm-200*time.Millisecond {
+		t.Fatalf("write under a new registry waited only %v", took)
+	}
+	if ok, gap := l.grant("h", true, true); !ok || !gap {
+		t.Fatalf("grant after the registry change: %v, gap %v", ok, gap)
+	}
+}
+
+// A node that knew peers when it started may have granted reader leases
+// before a restart: its first writes wait for one lease term after start.
+func TestLeaseRestartHonoursOldGrants(t *testing.T) {
+	start := time.Now()
+	l := newLeases(slog.New(slog.DiscardHandler), true)
+	l.settle(context.Background(), 1)
+	if took := time.Since(start); took < leaseTerm-100*time.Millisecond {
+		t.Fatalf("restarted node acknowledged a write %v after start", took)
+	}
+	// The old promises ran until then: a grant now starts a new run.
+	if ok, gap := l.grant("h", true, true); !ok || !gap {
+		t.Fatalf("first grant after boot: %v, gap %v", ok, gap)
 	}
 }

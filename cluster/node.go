@@ -129,7 +129,7 @@ func newNode(cfg Config, st *store.Store, o nodeOptions) (*Node, error) {
 	if n.tombs, err = openTombstones(filepath.Join(cfg.DataDir, "tombstones.jsonl"), cfg.TombstoneTTL); err != nil {
 		return nil, err
 	}
-	n.lease = newLeases(n.log)
+	n.lease = newLeases(n.log, len(n.reg.view().live) > 1)
 	n.svc = &service{id: id, st: st, stage: n.stage, tombs: n.tombs, reg: n.reg, clock: n.clock, stats: n.localStats,
 		lease: n.grantLease}
 	n.rpc = newRPCServer(n)
@@ -292,7 +292,8 @@ func (n *Node) state(id string) string {
 type placement struct {
 	nodes   []Member // N members in preference order
 	w, r    int
-	members int // active members
+	members int    // active members
+	view    uint64 // fingerprint of the registry it was computed from
 }
 
 // place computes the preference list of (bucket, key).
@@ -300,7 +301,7 @@ func (n *Node) place(bucket, key string) placement {
 	v := n.reg.view()
 	nn, w, r := n.cfg.quorums(len(v.active))
 	ids := rank(v.active, bucket, key, nn)
-	p := placement{w: w, r: r, members: len(v.active)}
+	p := placement{w: w, r: r, members: len(v.active), view: v.fp}
 	for _, id := range ids {
 		p.nodes = append(p.nodes, v.byID[id])
 	}

@@ -378,10 +378,11 @@ func fixShown(got, resolved store.ObjectInfo) store.ObjectInfo {
 // every other member (lease.go). Only a version found is answered so; a
 // miss or a delete marker takes the quorum path.
 func (n *Node) readsLocally(bucket, key string) bool {
-	if !n.lease.readable() {
+	p := n.place(bucket, key)
+	if !n.lease.readable(p.view) {
 		return false
 	}
-	for _, m := range n.place(bucket, key).nodes {
+	for _, m := range p.nodes {
 		if m.ID == n.id {
 			return true
 		}

@@ -468,6 +468,9 @@ collect:
 			return CommitResponse{}, err
 		}
 	}
+	if err := n.lease.settle(ctx, p.view); err != nil {
+		return CommitResponse{}, err
+	}
 	return *first, nil
 }
 
@@ -476,7 +479,7 @@ collect:
 // as long as the call may take: missing the write would cost a catch-up.
 func (n *Node) grace(ms []Member, size int64) time.Duration {
 	d := n.lease.grace(ms)
-	if n.lease.readable() && slices.ContainsFunc(ms, func(m Member) bool { return m.ID == n.id }) {
+	if n.lease.readable(n.reg.view().fp) && slices.ContainsFunc(ms, func(m Member) bool { return m.ID == n.id }) {
 		d = max(d, n.cfg.RPCTimeout+time.Duration(size/(8<<20))*time.Second)
 	}
 	return d
