@@ -339,7 +339,7 @@ func (n *Node) HeadObject(ctx context.Context, bucket, key string, opts store.Ge
 	if _, err := n.GetBucket(ctx, bucket); err != nil {
 		return store.ObjectInfo{}, err
 	}
-	if n.readsLocally(bucket, key) {
+	if n.readsLocally(n.place(bucket, key)) {
 		if info, _, err := n.svc.Get(ctx, GetRequest{Bucket: bucket, Key: key, Opts: opts, Head: true}); err == nil {
 			return info, nil
 		}
@@ -373,13 +373,13 @@ func fixShown(got, resolved store.ObjectInfo) store.ObjectInfo {
 	return got
 }
 
-// readsLocally reports whether this node may answer a read of key from
-// its own store alone: it replicates the key and holds read leases from
-// every other member (lease.go). Only a version found is answered so; a
-// miss or a delete marker takes the quorum path.
-func (n *Node) readsLocally(bucket, key string) bool {
-	p := n.place(bucket, key)
-	if !n.lease.readable(p.view) {
+// readsLocally reports whether this node may answer a read of the key p
+// places from its own store alone: it replicates the key and holds read
+// leases from every other member under p's registry (lease.go). Only a
+// version found is answered so; a miss or a delete marker takes the
+// quorum path.
+func (n *Node) readsLocally(p placement) bool {
+	if len(p.nodes) < 2 || !n.lease.readable(p.view) {
 		return false
 	}
 	for _, m := range p.nodes {
@@ -396,7 +396,8 @@ func (n *Node) GetObject(ctx context.Context, bucket, key string, opts store.Get
 	if _, err := n.GetBucket(ctx, bucket); err != nil {
 		return store.ObjectInfo{}, nil, err
 	}
-	if p := n.place(bucket, key); len(p.nodes) == 1 {
+	p := n.place(bucket, key)
+	if len(p.nodes) == 1 {
 		// One replica: it is the quorum.
 		if n.state(p.nodes[0].ID) == Dead {
 			return store.ObjectInfo{}, nil, unavailable("read", 0, 1, nil)
@@ -407,7 +408,7 @@ func (n *Node) GetObject(ctx context.Context, bucket, key string, opts store.Get
 		}
 		return info, rc, err
 	}
-	if n.readsLocally(bucket, key) {
+	if n.readsLocally(p) {
 		info, rc, err := n.svc.Get(ctx, GetRequest{Bucket: bucket, Key: key, Opts: opts})
 		if err == nil {
 			return info, rc, nil
