@@ -46,7 +46,7 @@ import (
 // until leaseTerm after its start.
 const (
 	leaseTerm   = 2 * time.Second
-	leaseRenew  = 400 * time.Millisecond
+	leaseRenew  = 700 * time.Millisecond
 	leaseMargin = 250 * time.Millisecond
 )
 
@@ -160,13 +160,14 @@ func (l *leases) lapse() {
 // grant answers holder's request (granter side). A restarted granter
 // may have granted reader leases in its previous life: it treats every
 // holder as a reader until boot.
-func (l *leases) grant(holder string, ok, reading bool) (granted, gap bool) {
+func (l *leases) grant(holder string, view uint64, ok, reading bool) (granted, gap bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	if !ok || l.excluded[holder] > 0 {
 		return false, false
 	}
+	l.viewLocked(view)
 	gap = l.broken[holder] || now >= max(l.granted[holder], l.boot)
 	delete(l.broken, holder)
 	l.granted[holder] = now + int64(leaseTerm)
@@ -240,17 +241,25 @@ func sleep(ctx context.Context, d time.Duration) error {
 // wait until every reader lease granted so far has run out.
 func (l *leases) settle(ctx context.Context, view uint64) error {
 	l.mu.Lock()
-	if view != l.grantView {
-		l.barrier = max(l.barrier, l.boot)
-		for id, until := range l.reader {
-			l.barrier = max(l.barrier, until)
-			l.broken[id] = true
-		}
-		l.grantView = view
-	}
+	l.viewLocked(view)
 	wait := time.Duration(l.barrier - l.now())
 	l.mu.Unlock()
 	return sleep(ctx, wait)
+}
+
+// viewLocked records that grants and writes now follow registry view;
+// if the leases granted so far followed another, they are broken and
+// waited out.
+func (l *leases) viewLocked(view uint64) {
+	if view == l.grantView {
+		return
+	}
+	l.barrier = max(l.barrier, l.boot)
+	for id, until := range l.reader {
+		l.barrier = max(l.barrier, until)
+		l.broken[id] = true
+	}
+	l.grantView = view
 }
 
 // leaseLoop renews this node's leases and drives its catch-ups.
@@ -408,7 +417,7 @@ func (n *Node) grantLease(req LeaseRequest) LeaseResponse {
 	holder, known := v.byID[req.Holder]
 	ok := req.View == v.fp && known && holder.State != stateRemoved && self.State != stateRemoved
 	var res LeaseResponse
-	res.Granted, res.Gap = n.lease.grant(req.Holder, ok, req.Reading)
+	res.Granted, res.Gap = n.lease.grant(req.Holder, v.fp, ok, req.Reading)
 	if req.Heal {
 		n.heal.kick()
 	}

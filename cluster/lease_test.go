@@ -149,10 +149,10 @@ func TestReadLeaseRestart(t *testing.T) {
 func TestLeaseWaitOut(t *testing.T) {
 	l := newLeases(slog.New(slog.DiscardHandler), false)
 	ctx := context.Background()
-	if ok, _ := l.grant("h", true, true); !ok {
+	if ok, _ := l.grant("h", 1, true, true); !ok {
 		t.Fatal("lease refused")
 	}
-	if ok, _ := l.grant("idle", true, false); !ok {
+	if ok, _ := l.grant("idle", 1, true, false); !ok {
 		t.Fatal("lease refused")
 	}
 	start := time.Now()
@@ -166,14 +166,14 @@ func TestLeaseWaitOut(t *testing.T) {
 		done <- time.Since(start)
 	}()
 	time.Sleep(50 * time.Millisecond)
-	if ok, _ := l.grant("h", true, true); ok {
+	if ok, _ := l.grant("h", 1, true, true); ok {
 		t.Fatal("lease granted to a reader being waited out")
 	}
 	if took := <-done; took < leaseTerm-200*time.Millisecond {
 		t.Fatalf("reader waited out after %v, before its lease ended", took)
 	}
 	for _, id := range []string{"h", "idle"} {
-		if ok, gap := l.grant(id, true, true); !ok || !gap {
+		if ok, gap := l.grant(id, 1, true, true); !ok || !gap {
 			t.Fatalf("%s after a write without it: granted %v, gap %v", id, ok, gap)
 		}
 	}
@@ -189,7 +189,7 @@ func TestLeaseSettleOnRegistryChange(t *testing.T) {
 	if err := l.settle(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	if ok, gap := l.grant("h", true, true); !ok || !gap {
+	if ok, gap := l.grant("h", 1, true, true); !ok || !gap {
 		t.Fatalf("first grant: %v, gap %v", ok, gap)
 	}
 	start := time.Now()
@@ -201,7 +201,7 @@ func TestLeaseSettleOnRegistryChange(t *testing.T) {
 	if took := time.Since(start); took < leaseTerm-200*time.Millisecond {
 		t.Fatalf("write under a new registry waited only %v", took)
 	}
-	if ok, gap := l.grant("h", true, true); !ok || !gap {
+	if ok, gap := l.grant("h", 1, true, true); !ok || !gap {
 		t.Fatalf("grant after the registry change: %v, gap %v", ok, gap)
 	}
 }
@@ -216,7 +216,7 @@ func TestLeaseRestartHonoursOldGrants(t *testing.T) {
 		t.Fatalf("restarted node acknowledged a write %v after start", took)
 	}
 	// The old promises ran until then: a grant now starts a new run.
-	if ok, gap := l.grant("h", true, true); !ok || !gap {
+	if ok, gap := l.grant("h", 1, true, true); !ok || !gap {
 		t.Fatalf("first grant after boot: %v, gap %v", ok, gap)
 	}
 }
