@@ -38,12 +38,19 @@ import (
 // holder's run. So a replica that keeps failing writes stalls at most the
 // first of them.
 //
+// Leases and local reads are for one member registry (a fingerprint of
+// it): a holder reads locally only keys placed under the registry its
+// leases were granted for, and a coordinator whose registry changed
+// acknowledges writes only once every reader lease it granted under the
+// old one has run out (settle), since such a reader may replicate a key
+// under the old placement that it does not under the new.
+//
 // Time is each node's monotonic clock, never the HLC: a holder counts
 // its lease from the moment it sent the request (before the granter's
 // grant) and gives up leaseMargin early, so the holder's lease always
-// ends before the granter's promise does. A restarted granter honours
-// the promises of its previous life by treating every lease as granted
-// until leaseTerm after its start.
+// ends before the granter's promise does. A restarted granter that knew
+// peers honours the promises of its previous life by treating every
+// holder as a reader until leaseTerm after its start.
 const (
 	leaseTerm   = 2 * time.Second
 	leaseRenew  = 700 * time.Millisecond
