@@ -342,9 +342,14 @@ func (n *Node) renewLeases() {
 				l.readHeld[id] = max(l.readHeld[id], end)
 			}
 			if c := &l.catch; c.epoch == l.epoch && sent >= c.start {
-				if b, ok := c.base[id]; !ok {
+				switch b, ok := c.base[id]; {
+				case !ok:
 					c.base[id] = res.HealStarted
-				} else if res.HealClean > b {
+				case res.HealStarted < b:
+					// The peer restarted since: all of its passes
+					// started after this catch-up did.
+					c.base[id] = 0
+				case res.HealClean > b:
 					c.done[id] = true
 				}
 			}
