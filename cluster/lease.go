@@ -304,21 +304,20 @@ func (n *Node) renewLeases() {
 	n.catchUpLocked(peers)
 	reading := l.synced == l.epoch
 	catching := !reading && l.catch.epoch == l.epoch
-	var ask []string
+	type call struct {
+		id   string
+		heal bool // this peer still owes the catch-up a pass
+	}
+	var ask []call
 	for _, id := range peers {
 		if !l.inflight[id] {
 			l.inflight[id] = true
-			ask = append(ask, id)
+			ask = append(ask, call{id, catching && !l.catch.done[id]})
 		}
 	}
-	heal := map[string]bool{}
-	for _, id := range ask {
-		heal[id] = catching && !l.catch.done[id]
-	}
 	l.mu.Unlock()
-	for _, id := range ask {
-		m := v.byID[id]
-		heal := heal[id]
+	for _, a := range ask {
+		id, heal, m := a.id, a.heal, v.byID[a.id]
 		go func() {
 			ctx, cancel := context.WithTimeout(n.ctx, leaseTerm)
 			defer cancel()

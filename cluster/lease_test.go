@@ -12,12 +12,30 @@ import (
 )
 
 // leaseCluster starts three nodes that run anti-entropy passes when asked
-// (so that they catch up and read locally) and a bucket "b".
+// (so that they catch up and read locally), writes b/k = v1 and waits
+// until every node reads locally.
 func leaseCluster(t *testing.T) *testCluster {
 	t.Helper()
 	tc := startCluster(t, 3, func(i int, c *Config) { c.HealInterval = time.Hour })
 	mustCreate(t, tc.nodes[0], "b")
+	put(t, tc.nodes[0], "b", "k", "v1")
+	for i := range tc.nodes {
+		tc.waitLocalReads(i)
+	}
 	return tc
+}
+
+// mustGetLocally reads each key of want through node i and fails unless
+// every body matches and no read left the node.
+func (tc *testCluster) mustGetLocally(i int, want map[string]string) {
+	tc.t.Helper()
+	remote := tc.countRemoteReads()
+	for key, body := range want {
+		mustGet(tc.t, tc.nodes[i], "b", key, body)
+	}
+	if got := remote.Load(); got != 0 {
+		tc.t.Fatalf("%d reads left %s", got, tc.nodes[i].id)
+	}
 }
 
 // waitLocalReads waits until node i reads locally.
@@ -53,10 +71,6 @@ func (tc *testCluster) countRemoteReads() *atomic.Int64 {
 // and a write is on every replica when it is acknowledged.
 func TestReadLeaseLocalReads(t *testing.T) {
 	tc := leaseCluster(t)
-	put(t, tc.nodes[0], "b", "k", "v1")
-	for i := range tc.nodes {
-		tc.waitLocalReads(i)
-	}
 	remote := tc.countRemoteReads()
 	for i := range 3 {
 		put(t, tc.nodes[i], "b", "k", "v2-"+tc.nodes[i].id)
@@ -84,10 +98,6 @@ func TestReadLeaseLocalReads(t *testing.T) {
 // caught up.
 func TestReadLeaseCutOffReplica(t *testing.T) {
 	tc := leaseCluster(t)
-	put(t, tc.nodes[0], "b", "k", "v1")
-	for i := range tc.nodes {
-		tc.waitLocalReads(i)
-	}
 	tc.net.partition([]string{"n0", "n1"}, []string{"n2"})
 	start := time.Now()
 	put(t, tc.nodes[0], "b", "k", "v2")
@@ -109,22 +119,13 @@ func TestReadLeaseCutOffReplica(t *testing.T) {
 	}
 	tc.net.healAll()
 	tc.waitLocalReads(2)
-	remote := tc.countRemoteReads()
-	mustGet(t, tc.nodes[2], "b", "k", "v2")
-	mustGet(t, tc.nodes[2], "b", "k2", "x")
-	if got := remote.Load(); got != 0 {
-		t.Fatalf("%d reads left the caught-up node", got)
-	}
+	tc.mustGetLocally(2, map[string]string{"k": "v2", "k2": "x"})
 }
 
 // A restarted node reads locally only after it has caught up with what
 // was written while it was down.
 func TestReadLeaseRestart(t *testing.T) {
 	tc := leaseCluster(t)
-	put(t, tc.nodes[0], "b", "k", "v1")
-	for i := range tc.nodes {
-		tc.waitLocalReads(i)
-	}
 	tc.stop(2)
 	put(t, tc.nodes[0], "b", "k", "v2")
 	put(t, tc.nodes[1], "b", "new", "n")
@@ -135,12 +136,7 @@ func TestReadLeaseRestart(t *testing.T) {
 	}
 	tc.restart(2)
 	tc.waitLocalReads(2)
-	remote := tc.countRemoteReads()
-	mustGet(t, tc.nodes[2], "b", "k", "v2")
-	mustGet(t, tc.nodes[2], "b", "new", "n")
-	if got := remote.Load(); got != 0 {
-		t.Fatalf("%d reads left the restarted node", got)
-	}
+	tc.mustGetLocally(2, map[string]string{"k": "v2", "new": "n"})
 }
 
 // A write that a reader did not commit waits until the reader's lease has
