@@ -104,7 +104,10 @@ func TestOpsHealthAndMetrics(t *testing.T) {
 	const putOK = `bucketdb_s3_requests_total{operation="PutObject",status="200"}`
 	const getMiss = `bucketdb_s3_requests_total{operation="GetObject",status="404"}`
 	const in = `bucketdb_s3_received_bytes_total{operation="PutObject"}`
+	const commits, batches, busy = "bucketdb_store_commits_total", "bucketdb_store_commit_batches_total",
+		"bucketdb_store_commit_busy_seconds_total"
 	puts0, miss0, in0 := metricValue(t, s, putOK), metricValue(t, s, getMiss), metricValue(t, s, in)
+	commits0, batches0, busy0 := metricValue(t, s, commits), metricValue(t, s, batches), metricValue(t, s, busy)
 	c := s.Client(t)
 	bucket := newBucket(t, c)
 	for i := range 5 {
@@ -120,6 +123,11 @@ func TestOpsHealthAndMetrics(t *testing.T) {
 	}
 	if d := metricValue(t, s, in) - in0; d != 5000 {
 		t.Errorf("PutObject bytes in moved by %v, want 5000", d)
+	}
+	// Each put is a version commit; the batches that carried them took time.
+	dc, db := metricValue(t, s, commits)-commits0, metricValue(t, s, batches)-batches0
+	if dc < 5 || db < 1 || db > dc || metricValue(t, s, busy) <= busy0 {
+		t.Errorf("group commit counters moved by %v commits in %v batches, busy %v -> %v", dc, db, busy0, metricValue(t, s, busy))
 	}
 	if v := metricValue(t, s, `bucketdb_s3_request_duration_seconds_count{operation="PutObject"}`); v < 5 {
 		t.Errorf("latency histogram count %v", v)
@@ -150,6 +158,23 @@ func TestOpsMetricsAndHealthAuth(t *testing.T) {
 	var cfg map[string]any
 	if err := json.Unmarshal(admin(t, s, "config"), &cfg); err != nil || cfg["metrics_auth"] != true {
 		t.Fatalf("admin config: %v %v", cfg, err)
+	}
+}
+
+// TestOpsPprof: --pprof serves Go's profiles on their own listener, and
+// only there.
+func TestOpsPprof(t *testing.T) {
+	addr := freePort(t, false)
+	s := startServer(t, WithArgs("--pprof", addr))
+	code, body := httpGet(t, "http://"+addr+"/debug/pprof/cmdline")
+	if code != 200 || !strings.Contains(body, "server") || !strings.Contains(body, addr) {
+		t.Fatalf("pprof cmdline: %d %q", code, body)
+	}
+	if code, body := httpGet(t, "http://"+addr+"/debug/pprof/goroutine?debug=1"); code != 200 || !strings.Contains(body, "goroutine profile:") {
+		t.Fatalf("pprof goroutines: %d %.200s", code, body)
+	}
+	if code, body := httpGet(t, s.URL+"/debug/pprof/cmdline"); code == 200 && strings.Contains(body, addr) {
+		t.Fatalf("the S3 port serves profiles: %q", body)
 	}
 }
 

@@ -41,6 +41,13 @@ type Heal struct {
 	Backlog, Passes int64
 }
 
+// Commits are the store's group-commit totals: batches (one transaction
+// and its syncs each), the commits they carried, and the time they took.
+type Commits struct {
+	Batches, Commits int64
+	Busy             time.Duration
+}
+
 // Member is one cluster member as the local node sees it.
 type Member struct{ ID, State, Lifecycle string }
 
@@ -55,6 +62,7 @@ type Config struct {
 	Store         func(ctx context.Context) (StoreStats, error)
 	StoreCacheTTL time.Duration // default 30s
 	Disk          func() (Disk, error)
+	Commits       func() Commits
 	Members       func() []Member
 	Heal          func() Heal
 	// Lifecycle returns the lifecycle worker's action totals by action
@@ -182,6 +190,7 @@ type stateCollector struct {
 
 	objects, versions, bytes, dataBytes, lsm, vlog *prometheus.Desc
 	diskTotal, diskFree, diskFloor                 *prometheus.Desc
+	batches, commits, commitBusy                   *prometheus.Desc
 	members, backlog, passes, storeUp              *prometheus.Desc
 	lifecycle                                      *prometheus.Desc
 }
@@ -201,16 +210,20 @@ func newStateCollector(cfg Config) *stateCollector {
 		diskTotal: d("bucketdb_disk_total_bytes", "Size of the data directory's filesystem."),
 		diskFree:  d("bucketdb_disk_free_bytes", "Free bytes of the data directory's filesystem."),
 		diskFloor: d("bucketdb_disk_floor_bytes", "Free-space floor below which writes are refused."),
-		members:   d("bucketdb_cluster_members", "Cluster members by liveness as this node sees them.", "state"),
-		backlog:   d("bucketdb_heal_backlog", "Versions the last anti-entropy pass could not repair yet."),
-		passes:    d("bucketdb_heal_passes_total", "Completed anti-entropy passes."),
-		lifecycle: d("bucketdb_lifecycle_actions_total", "Lifecycle actions applied, by action.", "action"),
+		batches: d("bucketdb_store_commit_batches_total",
+			"Group-commit batches: one metadata transaction and its syncs each."),
+		commits:    d("bucketdb_store_commits_total", "Version commits carried by the group-commit batches."),
+		commitBusy: d("bucketdb_store_commit_busy_seconds_total", "Time spent applying and syncing group-commit batches."),
+		members:    d("bucketdb_cluster_members", "Cluster members by liveness as this node sees them.", "state"),
+		backlog:    d("bucketdb_heal_backlog", "Versions the last anti-entropy pass could not repair yet."),
+		passes:     d("bucketdb_heal_passes_total", "Completed anti-entropy passes."),
+		lifecycle:  d("bucketdb_lifecycle_actions_total", "Lifecycle actions applied, by action.", "action"),
 	}
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.objects, c.versions, c.bytes, c.dataBytes, c.lsm, c.vlog,
-		c.storeUp, c.diskTotal, c.diskFree, c.diskFloor, c.members, c.backlog, c.passes, c.lifecycle} {
+		c.storeUp, c.diskTotal, c.diskFree, c.diskFloor, c.batches, c.commits, c.commitBusy, c.members, c.backlog, c.passes, c.lifecycle} {
 		ch <- d
 	}
 }
@@ -239,6 +252,12 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge(c.diskFree, d.Free)
 			gauge(c.diskFloor, d.Floor)
 		}
+	}
+	if c.cfg.Commits != nil {
+		cs := c.cfg.Commits()
+		ch <- prometheus.MustNewConstMetric(c.batches, prometheus.CounterValue, float64(cs.Batches))
+		ch <- prometheus.MustNewConstMetric(c.commits, prometheus.CounterValue, float64(cs.Commits))
+		ch <- prometheus.MustNewConstMetric(c.commitBusy, prometheus.CounterValue, cs.Busy.Seconds())
 	}
 	if c.cfg.Members != nil {
 		counts := map[string]int64{}

@@ -44,7 +44,8 @@ func TestEventsAndState(t *testing.T) {
 			scans.Add(1)
 			return StoreStats{Objects: 3, Versions: 4, Bytes: 500, DataBytes: 600, LSMBytes: 7, VlogBytes: 8}, nil
 		},
-		Disk: func() (Disk, error) { return Disk{Total: 1000, Free: 400, Floor: 50}, nil },
+		Disk:    func() (Disk, error) { return Disk{Total: 1000, Free: 400, Floor: 50}, nil },
+		Commits: func() Commits { return Commits{Batches: 4, Commits: 10, Busy: 1500 * time.Millisecond} },
 		Members: func() []Member {
 			return []Member{{"n1", "alive", "active"}, {"n2", "dead", "active"}, {"n3", "alive", "removed"}}
 		},
@@ -88,6 +89,9 @@ func TestEventsAndState(t *testing.T) {
 		`bucketdb_cluster_members{state="suspect"} 0`,
 		`bucketdb_heal_backlog 2`,
 		`bucketdb_heal_passes_total 9`,
+		`bucketdb_store_commit_batches_total 4`,
+		`bucketdb_store_commits_total 10`,
+		`bucketdb_store_commit_busy_seconds_total 1.5`,
 	)
 	scrape(t, reg)
 	if n := scans.Load(); n != 1 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -33,6 +34,9 @@ type commitReq struct {
 }
 
 type committer struct {
+	// batches, commits and busy (nanoseconds) are CommitStats.
+	batches, commits, busy atomic.Int64
+
 	mu      sync.Mutex
 	queue   []*commitReq
 	stopped bool
@@ -109,6 +113,14 @@ func (s *Store) stopCommitter() {
 // commitBatch applies reqs in as few transactions as possible and answers
 // each one.
 func (s *Store) commitBatch(reqs []*commitReq) {
+	if len(reqs) == 0 {
+		return
+	}
+	start := time.Now()
+	c := s.committer
+	c.batches.Add(1)
+	c.commits.Add(int64(len(reqs)))
+	defer func() { c.busy.Add(int64(time.Since(start))) }()
 	answer := func(r *commitReq, err error) {
 		r.err = err
 		close(r.done)
@@ -159,4 +171,19 @@ func (s *Store) commitBatch(reqs []*commitReq) {
 		}
 		reqs = reqs[n:]
 	}
+}
+
+// CommitStats are the group committer's totals since the store opened.
+// Commits/Batches is the mean batch size: each batch costs the value log's
+// and the WAL's sync, so it is the figure that bounds small writes per
+// second; Busy/Batches is the mean time a batch took.
+type CommitStats struct {
+	Batches, Commits int64
+	Busy             time.Duration
+}
+
+// CommitStats returns the group committer's totals.
+func (s *Store) CommitStats() CommitStats {
+	c := s.committer
+	return CommitStats{Batches: c.batches.Load(), Commits: c.commits.Load(), Busy: time.Duration(c.busy.Load())}
 }

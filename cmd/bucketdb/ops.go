@@ -71,6 +71,10 @@ func (o *ops) newMetrics() error {
 			du, err := o.st.DiskUsage()
 			return metrics.Disk{Total: du.Total, Free: du.Free, Floor: o.st.DiskFloor(du.Total)}, err
 		},
+		Commits: func() metrics.Commits {
+			cs := o.st.CommitStats()
+			return metrics.Commits{Batches: cs.Batches, Commits: cs.Commits, Busy: cs.Busy}
+		},
 		Members: func() []metrics.Member {
 			var out []metrics.Member
 			for _, m := range o.node.MemberStates() {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -43,6 +44,7 @@ type serverFlags struct {
 	gcDiscardRatio          float64
 	healthAuth, metricsAuth bool
 	logHeaders              bool
+	pprof                   string
 }
 
 func parseServerFlags(args []string) (serverFlags, error) {
@@ -69,6 +71,7 @@ func parseServerFlags(args []string) (serverFlags, error) {
 	fs.BoolVar(&f.healthAuth, "health-auth", false, "require a SigV4-signed request for GET /health (live and ready never need one)")
 	fs.BoolVar(&f.metricsAuth, "metrics-auth", false, "require a SigV4-signed request for GET /metrics")
 	fs.BoolVar(&f.logHeaders, "log-headers", false, "log request and response headers at debug level (credentials redacted; needs --log-level debug)")
+	fs.StringVar(&f.pprof, "pprof", "", "serve Go profiling (net/http/pprof under /debug/pprof/) on HOST:PORT; unauthenticated, so keep it on 127.0.0.1 (default: off)")
 	fs.DurationVar(&f.clockOffset, "test-clock-offset", 0, "testing only: shift this node's clock")
 	fs.BoolVar(&f.noSync, "test-no-sync", false, "testing only: skip fsync (unsafe)")
 	if err := fs.Parse(args); err != nil {
@@ -215,8 +218,23 @@ func serve(f serverFlags, log *slog.Logger) error {
 	root := routeHTTP(node.Handler(), o.opsHandler(), o.metricsOr(api), api)
 	hs := &http.Server{Handler: logHTTP(root, log, f.logHeaders), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 
+	errc := make(chan error, 2)
+	if f.pprof != "" {
+		pln, err := net.Listen("tcp", f.pprof)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("pprof listen: %w", err)
+		}
+		ps := &http.Server{Handler: pprofHandler(), ReadHeaderTimeout: 30 * time.Second}
+		defer ps.Close()
+		go func() {
+			if err := ps.Serve(pln); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("pprof: %w", err)
+			}
+		}()
+		log.Info("profiling enabled", "addr", pln.Addr().String())
+	}
 	printBanner(ln.Addr().String(), f.data, creds)
-	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 
 	sigc := make(chan os.Signal, 1)
@@ -234,6 +252,19 @@ func serve(f serverFlags, log *slog.Logger) error {
 		log.Warn("in-flight requests did not finish in time", "err", err)
 	}
 	return nil
+}
+
+// pprofHandler serves Go's profiles (CPU, heap, goroutines, mutex,
+// execution trace) for --pprof, on its own listener so that they are never
+// reachable through the S3 port.
+func pprofHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 func printBanner(addr, data string, c credentials) {
