@@ -42,7 +42,7 @@ func (s *Store) ListBuckets(ctx context.Context) ([]BucketInfo, error) {
 	}
 	defer done()
 	var out []BucketInfo
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: bucketsPrefix(), PrefetchValues: true, PrefetchSize: 100})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -81,7 +81,7 @@ func (s *Store) GetBucket(ctx context.Context, bucket string) (BucketInfo, error
 	defer done()
 	r, gen, ok := s.buckets.get(bucket)
 	if !ok {
-		err = s.db.View(func(txn *badger.Txn) error {
+		err = s.view(func(txn *badger.Txn) error {
 			r, err = getBucket(txn, bucket)
 			return err
 		})
@@ -218,7 +218,7 @@ func (s *Store) GetBucketConfig(ctx context.Context, bucket, kind string) ([]byt
 	}
 	defer done()
 	var doc []byte
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		if _, err := getBucket(txn, bucket); err != nil {
 			return err
 		}

@@ -101,7 +101,7 @@ func (s *Store) ListDue(ctx context.Context, bucket string, opts DueOptions) (en
 	if opts.After != "" {
 		start = append([]byte(opts.After), 0)
 	}
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		if _, err := getBucket(txn, bucket); err != nil {
 			return err
 		}

@@ -97,7 +97,7 @@ func (s *Store) sweepOrphans(ctx context.Context, cutoff time.Time) (int, int64,
 
 func (s *Store) referenced(id string) (bool, error) {
 	var ok bool
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		_, err := txn.Get(dataRefKey(id))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil

@@ -101,7 +101,7 @@ func (s *Store) HeadObject(ctx context.Context, bucket, key string, opts GetOpti
 	}
 	defer done()
 	var res *resolved
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		res, err = lookup(txn, &s.records, bucket, key, opts.VersionID)
 		return err
 	})
@@ -128,7 +128,7 @@ func (s *Store) GetObject(ctx context.Context, bucket, key string, opts GetOptio
 	// the open; the lookup is then retried.
 	for attempt := 0; ; attempt++ {
 		var res *resolved
-		err = s.db.View(func(txn *badger.Txn) error {
+		err = s.view(func(txn *badger.Txn) error {
 			res, err = lookup(txn, &s.records, bucket, key, opts.VersionID)
 			return err
 		})

@@ -147,6 +147,9 @@ func (s *Store) commitBatch(reqs []*commitReq) {
 		}
 		err := txn.Commit()
 		txn.Discard()
+		if err == nil {
+			s.publish() // before anyone is answered
+		}
 		if errors.Is(err, badger.ErrConflict) {
 			// Conditional commits were checked against a state that
 			// changed: refuse them; retry the rest.

@@ -67,7 +67,7 @@ func (s *Store) ListObjects(ctx context.Context, bucket string, opts ListOptions
 	}
 	defer done()
 	var res ListResult
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		if _, err := getBucket(txn, bucket); err != nil {
 			return err
 		}
@@ -223,7 +223,7 @@ func (s *Store) ListObjectVersions(ctx context.Context, bucket string, opts List
 	}
 	defer done()
 	var res ListVersionsResult
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		if _, err := getBucket(txn, bucket); err != nil {
 			return err
 		}

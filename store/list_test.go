@@ -192,7 +192,7 @@ func TestListCarriesMetadata(t *testing.T) {
 		t.Fatal(err)
 	}
 	// An 'L' record as written before it carried metadata.
-	if err := s.db.Update(func(txn *badger.Txn) error {
+	if err := s.update(context.Background(), false, func(txn *badger.Txn) error {
 		l, err := getLatest(txn, "b", "legacy")
 		if err != nil {
 			return err

@@ -105,7 +105,7 @@ func TestOpenRebuildsLiveIndex(t *testing.T) {
 	// Turn the store into one of the earlier format: no schema record, no
 	// live index, but one stray 'A' record (a deleted key) as an
 	// interrupted rebuild could not leave, to show the rebuild starts over.
-	err = s.db.Update(func(txn *badger.Txn) error {
+	err = s.update(context.Background(), false, func(txn *badger.Txn) error {
 		if err := deletePrefix(txn, []byte{pfxLive}); err != nil {
 			return err
 		}
@@ -140,7 +140,7 @@ func TestOpenRebuildsLiveIndex(t *testing.T) {
 		t.Fatalf("schema after rebuild: %d %v", ver, err)
 	}
 	// A newer format is refused rather than misread.
-	if err := s.db.Update(func(txn *badger.Txn) error {
+	if err := s.update(context.Background(), false, func(txn *badger.Txn) error {
 		return txn.Set(schemaKey(), []byte{0, 0, 0, schemaVersion + 1})
 	}); err != nil {
 		t.Fatal(err)

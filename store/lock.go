@@ -201,7 +201,7 @@ func (s *Store) lockOp(ctx context.Context, bucket, key string, v LockVote, writ
 		return fn(txn, r, &st, now)
 	}
 	if !write {
-		err = s.db.View(body)
+		err = s.view(body)
 	} else {
 		err = s.update(ctx, false, body)
 	}

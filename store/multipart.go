@@ -112,7 +112,7 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, pa
 	if part < 1 || part > MaxPartNumber {
 		return PartInfo{}, fmt.Errorf("%w: part number %d not in 1..%d", ErrInvalidArgument, part, MaxPartNumber)
 	}
-	if err := s.db.View(func(txn *badger.Txn) error {
+	if err := s.view(func(txn *badger.Txn) error {
 		_, err := getUpload(txn, bucket, key, uploadID)
 		return err
 	}); err != nil {
@@ -169,7 +169,7 @@ func (s *Store) ListParts(ctx context.Context, bucket, key, uploadID string, opt
 	}
 	defer done()
 	var res ListPartsResult
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		u, err := getUpload(txn, bucket, key, uploadID)
 		if err != nil {
 			return err
@@ -381,7 +381,7 @@ func (s *Store) ListMultipartUploads(ctx context.Context, bucket string, opts Li
 	}
 	defer done()
 	var res ListUploadsResult
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		if _, err := getBucket(txn, bucket); err != nil {
 			return err
 		}

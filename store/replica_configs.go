@@ -17,7 +17,7 @@ func (s *Store) BucketConfigs(ctx context.Context, bucket string) (map[string][]
 	}
 	defer done()
 	out := map[string][]byte{}
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		if _, err := getBucket(txn, bucket); err != nil {
 			return err
 		}

@@ -39,7 +39,7 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 	}
 	defer done()
 	var st Stats
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		return scanStats(ctx, txn, &st)
 	})
 	if err != nil {
@@ -167,7 +167,7 @@ type scrubItem struct {
 // scrubBatch reads up to scrubBatch records of one prefix starting at from,
 // in a short transaction; next is nil at the end.
 func (s *Store) scrubBatch(pfx byte, from []byte) (items []scrubItem, next []byte, err error) {
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pfx}, PrefetchValues: true, PrefetchSize: 16})
 		defer it.Close()
 		for it.Seek(from); it.Valid(); it.Next() {

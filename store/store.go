@@ -122,6 +122,7 @@ type Store struct {
 	gate sync.RWMutex
 
 	committer *committer // group commit of versions (groupcommit.go)
+	snaps     snapshots  // what reads see (snapshot.go)
 	buckets   bucketCache
 	records   recordCache // decoded records of multipart objects, for reads
 
@@ -165,6 +166,7 @@ func Open(cfg Config) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: upgrade metadata: %w", err)
 	}
+	s.publish()
 	s.committer = newCommitter()
 	go s.runCommitter()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -214,6 +216,7 @@ func (s *Store) Close() error {
 	s.bg.Wait()
 	s.ops.Wait()
 	s.stopCommitter()
+	s.closeSnapshots()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store: close metadata: %w", err)
 	}
@@ -247,7 +250,9 @@ func (s *Store) update(ctx context.Context, conditional bool, fn func(txn *badge
 		txn := s.db.NewTransaction(true)
 		err := fn(txn)
 		if err == nil {
-			err = txn.Commit()
+			if err = txn.Commit(); err == nil {
+				s.publish()
+			}
 		}
 		txn.Discard()
 		if !errors.Is(err, badger.ErrConflict) {

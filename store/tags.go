@@ -99,7 +99,7 @@ func (s *Store) FencingToken(ctx context.Context, bucket, key string) (uint64, e
 	}
 	defer done()
 	var hi uint64
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		hi, err = getFence(txn, bucket, key)
 		return err
 	})
