@@ -52,7 +52,14 @@ func (s *Store) view(fn func(txn *badger.Txn) error) error {
 
 // publish makes a snapshot of every commit finished so far the one that
 // reads use, unless a newer one is already published.
-func (s *Store) publish() { s.install(s.db.NewTransaction(false)) }
+func (s *Store) publish() {
+	s.snaps.mu.RLock()
+	closed := s.snaps.closed
+	s.snaps.mu.RUnlock()
+	if !closed {
+		s.install(s.db.NewTransaction(false))
+	}
+}
 
 // install publishes the read-only transaction txn unless the published
 // snapshot is as new: concurrent writers may install out of order.
