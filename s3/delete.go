@@ -6,13 +6,18 @@ import (
 	"encoding/xml"
 	"errors"
 	"net/http"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/bucketdb/bucketdb/store"
 )
 
-// maxDeleteObjects is S3's limit of keys per DeleteObjects request.
-const maxDeleteObjects = 1000
+// maxDeleteObjects is S3's limit of keys per DeleteObjects request;
+// deleteParallel is how many of them are deleted at once.
+const (
+	maxDeleteObjects = 1000
+	deleteParallel   = 16
+)
 
 type deleteObjectID struct {
 	Key       string `xml:"Key"`
@@ -97,9 +102,26 @@ func (s *Server) deleteObjects(w http.ResponseWriter, r *http.Request, c *call) 
 	if _, err := s.backend.GetBucket(ctx, c.bucket); err != nil {
 		return err
 	}
+	// The entries are independent: several are deleted at once, so that
+	// their commits share syncs; the answer keeps the request's order.
+	type outcome struct {
+		d   deletedXML
+		err error
+	}
+	done := make([]outcome, len(req.Objects))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, deleteParallel)
+	for i, o := range req.Objects {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			done[i].d, done[i].err = s.deleteOne(r, c, o)
+		})
+	}
+	wg.Wait()
 	out := deleteResult{}
-	for _, o := range req.Objects {
-		d, derr := s.deleteOne(r, c, o)
+	for i, o := range req.Objects {
+		d, derr := done[i].d, done[i].err
 		if derr != nil {
 			ae, known := ToAPIError(derr)
 			if !known {

@@ -3,6 +3,7 @@ package s3
 import (
 	"encoding/xml"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -64,6 +65,33 @@ func TestDeleteObjects(t *testing.T) {
 	res = deleteResult{}
 	if rr.status != 200 || xml.Unmarshal(rr.body, &res) != nil || len(res.Deleted) != 0 || len(res.Errors) != 1 || res.Errors[0].Code != "KeyTooLongError" {
 		t.Fatalf("quiet: %d %s", rr.status, rr.body)
+	}
+
+	// Entries are deleted several at once; the answer keeps their order.
+	var many []string
+	for i := range 40 {
+		k := fmt.Sprintf("m/%02d", 39-i)
+		e.put(b, k, "x", minio.PutObjectOptions{})
+		many = append(many, k)
+		if i == 20 {
+			many = append(many, strings.Repeat("y", 1025))
+		}
+	}
+	body = deleteBody(false, many...)
+	rr = e.do("POST", "/batch?delete", []byte(body), "Content-MD5", md5b64(body))
+	res = deleteResult{}
+	if rr.status != 200 || xml.Unmarshal(rr.body, &res) != nil || len(res.Deleted) != 40 || len(res.Errors) != 1 {
+		t.Fatalf("40 keys: %d %s", rr.status, rr.body)
+	}
+	var order []string
+	for _, d := range res.Deleted {
+		order = append(order, d.Key)
+	}
+	if want := slices.DeleteFunc(slices.Clone(many), func(k string) bool { return len(k) > 1024 }); !slices.Equal(order, want) {
+		t.Fatalf("deleted in answer order %v, want %v", order, want)
+	}
+	if got := e.listAll(b, minio.ListObjectsOptions{Prefix: "m/", Recursive: true}); len(got) != 0 {
+		t.Fatalf("left after the batch: %v", got)
 	}
 
 	// Errors of the request as a whole.

@@ -79,7 +79,9 @@ func (s *Store) deleteVersion(ctx context.Context, bucket, key, versionID string
 	var res DeleteResult
 	s.gate.RLock()
 	defer s.gate.RUnlock()
-	err := s.update(ctx, c.given(), func(txn *badger.Txn) error {
+	// Through the committer: concurrent deletes (a DeleteObjects batch, a
+	// recursive remove) share syncs with each other and with puts.
+	err := s.groupUpdate(ctx, c.given(), func(txn *badger.Txn) error {
 		var err error
 		garbage, res, err = removeNamed(txn, bucket, key, versionID, o, c)
 		return err
