@@ -8,7 +8,7 @@
 //     *Metrics: ObserveRequest (the S3 layer's per-request summary),
 //     ObserveGC, ObserveScrub, LockGranted / LockConflict;
 //   - state read at scrape time through functions in Config (store contents
-//     and sizes, disk space, cluster members, healing). Store figures come
+//     and sizes, group-commit totals, disk space, cluster members, healing). Store figures come
 //     from a full scan, so they are cached for Config.StoreCacheTTL.
 //
 // The package imports nothing of BucketDB: cmd/ adapts the store and the
