@@ -333,10 +333,10 @@ func TestMountAttrsAndSymlinks(t *testing.T) {
 	if err := os.Chtimes(p, mt, mt); err != nil {
 		t.Fatal(err)
 	}
-	_, meta := mustObject(t, b, "f")
-	if meta["mode"] != strconv.Itoa(syscall.S_IFREG|0o600) || meta["uid"] != "1234" || meta["gid"] != "5678" || meta["mtime"] != "1500000000" {
-		t.Fatalf("meta %v", meta)
-	}
+	waitMeta(t, b, "f", "chmod, chown and utimens after close", func(meta Meta) bool {
+		return meta["mode"] == strconv.Itoa(syscall.S_IFREG|0o600) && meta["uid"] == "1234" &&
+			meta["gid"] == "5678" && meta["mtime"] == "1500000000"
+	})
 	st, err := os.Stat(p)
 	if err != nil || st.Mode().Perm() != 0o600 || !st.ModTime().Equal(mt) {
 		t.Fatalf("stat %v %v", st, err)
@@ -439,19 +439,27 @@ func TestChmodRightAfterClose(t *testing.T) {
 		if err := os.Chmod(p, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		// The upload may still be in flight when chmod returns (from
-		// RELEASE); wait for it, bounded.
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			_, meta, ok := b.Bytes(name)
-			if ok && meta["mode"] == strconv.Itoa(syscall.S_IFREG|0o600) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: chmod after close never reached the server: %v", name, meta)
-			}
-			time.Sleep(time.Millisecond)
+		waitMeta(t, b, name, "chmod after close", func(meta Meta) bool {
+			return meta["mode"] == strconv.Itoa(syscall.S_IFREG|0o600)
+		})
+	}
+}
+
+// waitMeta waits (bounded) until the stored metadata of name satisfies ok:
+// a change made right after close may be uploaded at the kernel's RELEASE,
+// which arrives after close returned.
+func waitMeta(t *testing.T, b *MemBucket, name, what string, ok func(Meta) bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, meta, found := b.Bytes(name)
+		if found && ok(meta) {
+			return
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s never reached the server: %v", name, what, meta)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -566,10 +574,10 @@ func TestMountXattrs(t *testing.T) {
 			t.Fatalf("setxattr %s: %v", kv[0], err)
 		}
 	}
-	_, meta, _ := b.Bytes("f")
-	if got := decodeXattrs(meta["xattr"]); len(got) != 2 || string(got["user.bin"]) != "\x00\xff" || meta["mode"] != "33188" {
-		t.Fatalf("stored metadata %v", meta)
-	}
+	waitMeta(t, b, "f", "setxattr after close", func(meta Meta) bool {
+		got := decodeXattrs(meta["xattr"])
+		return len(got) == 2 && string(got["user.bin"]) == "\x00\xff" && meta["mode"] == "33188"
+	})
 	if n, err := unix.Listxattr(p, buf); err != nil || string(buf[:n]) != "user.bin\x00user.color\x00" {
 		t.Fatalf("listxattr: %q %v", buf[:n], err)
 	}
