@@ -16,11 +16,11 @@ import (
 // its start for all transactions already committing to be applied. With one
 // transaction per write, concurrent writers therefore advance in lock step,
 // one commit and two syncs (value log and WAL) per few writes. Version
-// commits and deletes are instead queued to one committer goroutine that
-// applies all waiting commits in a single transaction: one sync per batch,
-// and a batch holds every write that arrived while the previous one was on
-// disk. (Reads do not wait at all: they use the published snapshot,
-// snapshot.go.)
+// commits, deletes and part records are instead queued to one committer
+// goroutine that applies all waiting commits in a single transaction: one
+// sync per batch, and a batch holds every write that arrived while the
+// previous one was on disk. (Reads do not wait at all: they use the
+// published snapshot, snapshot.go.)
 //
 // A commit's function validates before it writes (precondition, bucket,
 // stale null version), so a failing function normally leaves nothing in the

@@ -131,7 +131,8 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, pa
 		return PartInfo{}, err
 	}
 	var old string
-	err = s.update(ctx, false, func(txn *badger.Txn) error {
+	// Through the committer: parts uploaded in parallel share syncs.
+	err = s.groupUpdate(ctx, false, func(txn *badger.Txn) error {
 		if _, err := getUpload(txn, bucket, key, uploadID); err != nil {
 			return err
 		}
