@@ -8,8 +8,9 @@
 //     *Metrics: ObserveRequest (the S3 layer's per-request summary),
 //     ObserveGC, ObserveScrub, LockGranted / LockConflict;
 //   - state read at scrape time through functions in Config (store contents
-//     and sizes, group-commit totals, disk space, cluster members, healing). Store figures come
-//     from a full scan, so they are cached for Config.StoreCacheTTL.
+//     and sizes, group-commit totals, disk space, cluster members, healing).
+//     Store figures come from a full scan, so they are cached for
+//     Config.StoreCacheTTL.
 //
 // The package imports nothing of BucketDB: cmd/ adapts the store and the
 // cluster node to the small value types below, so no layer depends on it.
@@ -212,7 +213,7 @@ func newStateCollector(cfg Config) *stateCollector {
 		diskFloor: d("bucketdb_disk_floor_bytes", "Free-space floor below which writes are refused."),
 		batches: d("bucketdb_store_commit_batches_total",
 			"Group-commit batches: one metadata transaction and its syncs each."),
-		commits:    d("bucketdb_store_commits_total", "Version commits carried by the group-commit batches."),
+		commits:    d("bucketdb_store_commits_total", "Commits (versions, deletes, part records) carried by the group-commit batches."),
 		commitBusy: d("bucketdb_store_commit_busy_seconds_total", "Time spent applying and syncing group-commit batches."),
 		members:    d("bucketdb_cluster_members", "Cluster members by liveness as this node sees them.", "state"),
 		backlog:    d("bucketdb_heal_backlog", "Versions the last anti-entropy pass could not repair yet."),
