@@ -46,9 +46,9 @@ func TestReadsSeeAnsweredWrites(t *testing.T) {
 			o := (w + 1) % writers
 			key := fmt.Sprintf("k%d", o)
 			for acked[o].Load() < rounds {
-				min := acked[o].Load()
-				if got := getInt(ctx, s, key); int64(got) < min {
-					errc <- fmt.Errorf("%s: read %d after %d was answered", key, got, min)
+				floor := acked[o].Load()
+				if got := getInt(ctx, s, key); int64(got) < floor {
+					errc <- fmt.Errorf("%s: read %d after %d was answered", key, got, floor)
 					return
 				}
 			}
