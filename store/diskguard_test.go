@@ -124,3 +124,56 @@ func TestOnGCReportsRuns(t *testing.T) {
 		t.Fatalf("OnGC saw %+v, want one run", runs)
 	}
 }
+
+// TestCheckFreeSamples: far above the floor a recent statfs sample answers;
+// near the floor, or for a write larger than the slack, every check asks the
+// filesystem again, so the floor holds exactly.
+func TestCheckFreeSamples(t *testing.T) {
+	const gib = int64(1) << 30
+	var calls int
+	free := 50 * gib
+	statfs = func(string) (DiskUsage, error) {
+		calls++
+		return DiskUsage{Total: 100 * gib, Free: free}, nil
+	}
+	t.Cleanup(func() { statfs = diskUsage })
+	cfg := DefaultConfig(t.TempDir())
+	cfg.NoSync, cfg.GCInterval, cfg.MinFreeBytes, cfg.MinFreePercent = true, 0, gib, 0
+	s, err := Open(cfg)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+
+	calls = 0
+	for range 10 {
+		if err := s.CheckFree(4 << 10); err != nil {
+			t.Fatalf("CheckFree far above the floor: %v", err)
+		}
+	}
+	if calls != 1 {
+		t.Fatalf("10 small writes far above the floor asked statfs %d times, want 1", calls)
+	}
+	if err := s.CheckFree(50*gib - gib + 1); !errors.Is(err, ErrDiskFull) {
+		t.Fatalf("a write that crosses the floor: got %v, want ErrDiskFull", err)
+	}
+	if calls != 2 {
+		t.Fatalf("a write larger than the slack used the sample (%d statfs calls, want 2)", calls)
+	}
+
+	free = gib + 8<<20 // 8 MiB above the floor
+	s.disk.Store(nil)
+	calls = 0
+	for range 3 {
+		if err := s.CheckFree(4 << 10); err != nil {
+			t.Fatalf("CheckFree 8 MiB above the floor: %v", err)
+		}
+	}
+	if calls != 3 {
+		t.Fatalf("near the floor statfs was asked %d times for 3 writes, want 3", calls)
+	}
+	free = gib + 2<<10
+	if err := s.CheckFree(4 << 10); !errors.Is(err, ErrDiskFull) {
+		t.Fatalf("a write that crosses the floor right after a sample: got %v, want ErrDiskFull", err)
+	}
+}

@@ -124,7 +124,8 @@ type Store struct {
 	committer *committer // group commit of versions (groupcommit.go)
 	snaps     snapshots  // what reads see (snapshot.go)
 	buckets   bucketCache
-	records   recordCache // decoded records of multipart objects, for reads
+	records   recordCache                // decoded records of multipart objects, for reads
+	disk      atomic.Pointer[diskSample] // last statfs, for CheckFree (diskguard.go)
 
 	inflightMu sync.Mutex
 	inflight   map[string]struct{} // data files written but not yet committed
