@@ -18,7 +18,8 @@ import (
 
 const (
 	metaPrefix        = "X-Amz-Meta-"
-	maxUserMetaBytes  = 2 << 10 // S3: user metadata ≤ 2 KB
+	userMetaHeader    = "x-amz-meta-" // as S3 writes it in responses
+	maxUserMetaBytes  = 2 << 10       // S3: user metadata ≤ 2 KB
 	defaultObjectType = "binary/octet-stream"
 	fencingHeader     = "x-bucketdb-fencing-token"
 )
@@ -446,8 +447,12 @@ func setObjectHeaders(h http.Header, info store.ObjectInfo, checksums bool) {
 			h.Set(k, v)
 		}
 	}
+	// S3 sends user metadata names in lower case, as stored; set directly,
+	// since net/http writes map keys as they are. Clients that keep the
+	// name as received (boto3's Metadata) would otherwise see "Mode" for
+	// a key written as "mode".
 	for k, v := range info.UserMeta {
-		h[textproto.CanonicalMIMEHeaderKey(metaPrefix+k)] = []string{v}
+		h[userMetaHeader+strings.ToLower(k)] = []string{v}
 	}
 	if info.VersionID != "" && info.VersionID != store.NullVersionID {
 		h.Set("x-amz-version-id", info.VersionID)

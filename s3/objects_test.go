@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +83,33 @@ func TestPutGetHeadMetadata(t *testing.T) {
 	_, err = e.mc.StatObject(e.ctx, b, "missing", minio.StatObjectOptions{})
 	wantMinioError(t, err, "NoSuchKey")
 	wantError(t, e.do("GET", "/objs/missing", nil), 404, "NoSuchKey")
+}
+
+// S3 returns user metadata names in lower case; clients that keep header
+// names as received (boto3's Metadata dict) depend on it. The recorder
+// shows the header map as written, before any client canonicalizes it.
+func TestUserMetadataNamesLowerCase(t *testing.T) {
+	e := newTestServer(t)
+	e.bucket("metacase")
+	if rr := e.do("PUT", "/metacase/k", []byte("x"), "X-Amz-Meta-Mode", "0644", "x-amz-meta-MixedCase", "v"); rr.status != 200 {
+		t.Fatalf("PUT: %d %s", rr.status, rr.body)
+	}
+	for _, method := range []string{"GET", "HEAD"} {
+		req := httptest.NewRequest(method, "/metacase/k", nil)
+		req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+		req = signer.SignV4(*req, envAccessKey, envSecretKey, "", "us-east-1")
+		w := httptest.NewRecorder()
+		e.s.ServeHTTP(w, req)
+		h := w.Header()
+		if w.Code != 200 || !slices.Equal(h["x-amz-meta-mode"], []string{"0644"}) || !slices.Equal(h["x-amz-meta-mixedcase"], []string{"v"}) {
+			t.Fatalf("%s: %d, headers %v", method, w.Code, h)
+		}
+		for k := range h {
+			if strings.HasPrefix(k, "X-Amz-Meta-") {
+				t.Errorf("%s: metadata header written as %q", method, k)
+			}
+		}
+	}
 }
 
 func TestPutObjectErrors(t *testing.T) {
