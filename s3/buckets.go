@@ -4,7 +4,11 @@ import (
 	"encoding/xml"
 	"net"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/bucketdb/bucketdb/store"
 )
 
 type owner struct {
@@ -23,24 +27,63 @@ func (c *call) owner() owner {
 }
 
 type listAllMyBucketsResult struct {
-	XMLName xml.Name    `xml:"http://s3.amazonaws.com/doc/2006-03-01/ ListAllMyBucketsResult"`
-	Owner   owner       `xml:"Owner"`
-	Buckets []bucketXML `xml:"Buckets>Bucket"`
+	XMLName           xml.Name    `xml:"http://s3.amazonaws.com/doc/2006-03-01/ ListAllMyBucketsResult"`
+	Owner             owner       `xml:"Owner"`
+	Buckets           []bucketXML `xml:"Buckets>Bucket"`
+	ContinuationToken string      `xml:"ContinuationToken,omitempty"`
+	Prefix            string      `xml:"Prefix,omitempty"`
 }
 
 type bucketXML struct {
 	Name         string `xml:"Name"`
 	CreationDate string `xml:"CreationDate"`
+	BucketRegion string `xml:"BucketRegion"`
 }
 
+// maxListBuckets is S3's largest ListBuckets page (and the page size when
+// prefix, bucket-region or continuation-token come without max-buckets).
+const maxListBuckets = 10000
+
+// listBuckets answers ListBuckets with S3's optional filters and paging:
+// prefix, bucket-region, max-buckets and continuation-token (an opaque
+// token naming the last bucket of the previous page).
 func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request, c *call) error {
+	q := r.URL.Query()
+	prefix, region := q.Get("prefix"), q.Get("bucket-region")
+	limit := maxListBuckets
+	if v, ok := q["max-buckets"]; ok {
+		n, err := strconv.Atoi(strings.Join(v, ""))
+		if err != nil || n < 1 || n > maxListBuckets {
+			return ErrInvalidArgument.WithMessage("max-buckets must be an integer between 1 and %d.", maxListBuckets)
+		}
+		limit = n
+	}
+	var after string
+	if _, ok := q["continuation-token"]; ok {
+		tok, err := decodeToken(q.Get("continuation-token"))
+		if err != nil || tok == "" {
+			return ErrInvalidArgument.WithMessage("The continuation token provided is incorrect.")
+		}
+		after = tok
+	}
 	bs, err := s.backend.ListBuckets(r.Context())
 	if err != nil {
 		return err
 	}
-	res := listAllMyBucketsResult{Owner: c.owner(), Buckets: []bucketXML{}}
+	slices.SortFunc(bs, func(a, b store.BucketInfo) int { return strings.Compare(a.Name, b.Name) })
+	res := listAllMyBucketsResult{Owner: c.owner(), Buckets: []bucketXML{}, Prefix: prefix}
+	if region != "" && region != s.cfg.Region {
+		bs = nil // every bucket is in this server's region
+	}
 	for _, b := range bs {
-		res.Buckets = append(res.Buckets, bucketXML{Name: b.Name, CreationDate: iso8601(b.Created)})
+		if !strings.HasPrefix(b.Name, prefix) || b.Name <= after {
+			continue
+		}
+		if len(res.Buckets) == limit {
+			res.ContinuationToken = encodeToken(res.Buckets[limit-1].Name)
+			break
+		}
+		res.Buckets = append(res.Buckets, bucketXML{Name: b.Name, CreationDate: iso8601(b.Created), BucketRegion: s.cfg.Region})
 	}
 	return writeXML(w, http.StatusOK, res)
 }

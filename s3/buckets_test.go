@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/minio/minio-go/v7"
 )
 
@@ -101,4 +103,47 @@ func TestCreateBucketConfiguration(t *testing.T) {
 	if rr := e.do("HEAD", "/nope", nil); rr.status != 404 || len(rr.body) != 0 {
 		t.Fatalf("HeadBucket missing: %d %q", rr.status, rr.body)
 	}
+}
+
+// ListBuckets honours prefix, bucket-region and max-buckets and pages with
+// continuation tokens, as S3 does; the SDK's paginator walks the pages.
+func TestListBucketsPaging(t *testing.T) {
+	e := newTestServer(t)
+	for _, b := range []string{"pa-1", "pa-2", "pa-3", "pb-1", "zz-other"} {
+		e.bucket(b)
+	}
+	c := e.sdk()
+	var names []string
+	pages := 0
+	p := awss3.NewListBucketsPaginator(c, &awss3.ListBucketsInput{Prefix: aws.String("pa-"), MaxBuckets: aws.Int32(2)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		if aws.ToString(out.Prefix) != "pa-" {
+			t.Errorf("Prefix %q", aws.ToString(out.Prefix))
+		}
+		for _, b := range out.Buckets {
+			if aws.ToString(b.BucketRegion) != "us-east-1" {
+				t.Errorf("BucketRegion %q", aws.ToString(b.BucketRegion))
+			}
+			names = append(names, aws.ToString(b.Name))
+		}
+	}
+	if pages != 2 || strings.Join(names, ",") != "pa-1,pa-2,pa-3" {
+		t.Fatalf("%d pages: %v", pages, names)
+	}
+	out, err := c.ListBuckets(e.ctx, &awss3.ListBucketsInput{BucketRegion: aws.String("eu-west-1")})
+	if err != nil || len(out.Buckets) != 0 {
+		t.Fatalf("other region: %+v %v", out, err)
+	}
+	out, err = c.ListBuckets(e.ctx, &awss3.ListBucketsInput{})
+	if err != nil || len(out.Buckets) != 5 || out.ContinuationToken != nil {
+		t.Fatalf("all buckets: %+v %v", out, err)
+	}
+	wantError(t, e.do("GET", "/?max-buckets=0", nil), 400, "InvalidArgument")
+	wantError(t, e.do("GET", "/?max-buckets=10001", nil), 400, "InvalidArgument")
+	wantError(t, e.do("GET", "/?continuation-token=%21%21", nil), 400, "InvalidArgument")
 }
