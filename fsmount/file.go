@@ -85,9 +85,19 @@ func (n *fileNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.Attr
 			return errno
 		}
 	}
-	n.getAttr().fill(&out.Attr)
+	n.fillAttr(&out.Attr)
 	out.SetTimeout(n.fsys.cfg.AttrTTL)
 	return 0
+}
+
+// fillAttr writes the attributes into out. A file that was unlinked or
+// renamed over while open has no name left: its link count is 0, as
+// fstat(2) shows it on a local file system.
+func (n *fileNode) fillAttr(out *fuse.Attr) {
+	n.getAttr().fill(out)
+	if _, ok := n.relPath(); !ok {
+		out.Nlink = 0
+	}
 }
 
 // refresh re-reads the attributes from the server. It reports whether the
@@ -226,7 +236,7 @@ func (n *fileNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAt
 	if errno := n.storeAttrsLocked(ctx, "setattr", metaChanged); errno != 0 {
 		return errno
 	}
-	n.getAttr().fill(&out.Attr)
+	n.fillAttr(&out.Attr)
 	out.SetTimeout(n.fsys.cfg.AttrTTL)
 	return 0
 }
@@ -727,7 +737,7 @@ func (h *fileHandle) Release(ctx context.Context) syscall.Errno {
 }
 
 func (h *fileHandle) Getattr(ctx context.Context, out *fuse.AttrOut) syscall.Errno {
-	h.n.getAttr().fill(&out.Attr)
+	h.n.fillAttr(&out.Attr)
 	out.SetTimeout(h.n.fsys.cfg.AttrTTL)
 	return 0
 }

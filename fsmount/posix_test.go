@@ -1,0 +1,72 @@
+package fsmount
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+// fstatNlink returns the link count fstat(2) reports for f.
+func fstatNlink(t *testing.T, f *os.File) uint64 {
+	t.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	return uint64(st.Nlink)
+}
+
+// A file unlinked or renamed over while open has no name left: fstat on
+// its descriptors reports st_nlink 0, as on a local file system (and as
+// pjdfstest's unlink tests check), while the content stays readable.
+func TestMountUnlinkedOpenFileNlink(t *testing.T) {
+	b := NewMemBucket()
+	dir, _ := testMount(t, b, nil)
+	p := filepath.Join(dir, "f")
+	if err := os.WriteFile(p, []byte("kept"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if n := fstatNlink(t, f); n != 1 {
+		t.Fatalf("nlink before unlink = %d, want 1", n)
+	}
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	if n := fstatNlink(t, f); n != 0 {
+		t.Fatalf("nlink after unlink = %d, want 0", n)
+	}
+	buf := make([]byte, 8)
+	if m, err := f.ReadAt(buf, 0); string(buf[:m]) != "kept" {
+		t.Fatalf("read after unlink: %q %v", buf[:m], err)
+	}
+
+	// Replaced by a rename: the old file's descriptor sees 0, the new
+	// name 1.
+	q, src := filepath.Join(dir, "g"), filepath.Join(dir, "src")
+	for _, name := range []string{q, src} {
+		if err := os.WriteFile(name, []byte(filepath.Base(name)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, err := os.OpenFile(q, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if err := os.Rename(src, q); err != nil {
+		t.Fatal(err)
+	}
+	if n := fstatNlink(t, g); n != 0 {
+		t.Fatalf("nlink of a file renamed over = %d, want 0", n)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(q, &st); err != nil || st.Nlink != 1 {
+		t.Fatalf("nlink of the new file = %d %v, want 1", st.Nlink, err)
+	}
+}
