@@ -333,13 +333,24 @@ func (s *Server) finish(w *httpstat.Writer, r *http.Request, c *call, err error)
 	s.writeError(w, r, c, err)
 }
 
-// errorResponse is the S3 error document.
+// errorResponse is the S3 error document. BucketName and Key name what was
+// not found (or is in the way) for the codes S3 names them in; HostId
+// repeats x-amz-id-2.
 type errorResponse struct {
-	XMLName   xml.Name `xml:"Error"`
-	Code      string   `xml:"Code"`
-	Message   string   `xml:"Message"`
-	Resource  string   `xml:"Resource"`
-	RequestID string   `xml:"RequestId"`
+	XMLName    xml.Name `xml:"Error"`
+	Code       string   `xml:"Code"`
+	Message    string   `xml:"Message"`
+	BucketName string   `xml:"BucketName,omitempty"`
+	Key        string   `xml:"Key,omitempty"`
+	Resource   string   `xml:"Resource"`
+	RequestID  string   `xml:"RequestId"`
+	HostID     string   `xml:"HostId"`
+}
+
+// bucketErrorCodes are the error codes whose document names the bucket.
+var bucketErrorCodes = map[string]bool{
+	ErrNoSuchBucket.Code: true, ErrBucketNotEmpty.Code: true, ErrBucketAlreadyOwnedByYou.Code: true,
+	ErrBucketAlreadyExists.Code: true, ErrInvalidBucketName.Code: true,
 }
 
 // writeError is the one function that renders an S3 error response.
@@ -371,9 +382,19 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, c *call, err
 	if resource == "" {
 		resource = "/"
 	}
-	body, merr := xml.Marshal(errorResponse{
-		Code: ae.Code, Message: ae.Message, Resource: resource, RequestID: c.id,
-	})
+	doc := errorResponse{
+		Code: ae.Code, Message: ae.Message, Resource: resource, RequestID: c.id, HostID: h.Get("x-amz-id-2"),
+	}
+	// A copy's missing bucket or key may be its source's: not named.
+	copying := c.op == "CopyObject" || c.op == "UploadPartCopy"
+	switch {
+	case copying:
+	case bucketErrorCodes[ae.Code]:
+		doc.BucketName = c.bucket
+	case ae.Code == ErrNoSuchKey.Code:
+		doc.Key = c.key
+	}
+	body, merr := xml.Marshal(doc)
 	if merr != nil {
 		body = nil
 	}

@@ -242,8 +242,17 @@ func TestRequestIDsAndErrorDocument(t *testing.T) {
 	e := newTestServer(t)
 	r1 := e.do("GET", "/nosuchbucket/key", nil)
 	wantError(t, r1, 404, "NoSuchBucket")
-	if r1.err.Resource != "/nosuchbucket/key" || r1.err.Message == "" {
+	if r1.err.Resource != "/nosuchbucket/key" || r1.err.Message == "" || r1.err.BucketName != "nosuchbucket" ||
+		r1.err.Key != "" || r1.err.HostID == "" || r1.err.HostID != r1.header.Get("x-amz-id-2") {
 		t.Fatalf("error document %+v", r1.err)
+	}
+	e.bucket("errdoc")
+	if rk := e.do("GET", "/errdoc/missing/key", nil); rk.err.Code != "NoSuchKey" || rk.err.Key != "missing/key" || rk.err.BucketName != "" {
+		t.Fatalf("NoSuchKey document %+v", rk.err)
+	}
+	// A copy does not say whether the missing key is its source's.
+	if rc := e.do("PUT", "/errdoc/dst", nil, "x-amz-copy-source", "/errdoc/nope"); rc.err.Code != "NoSuchKey" || rc.err.Key != "" {
+		t.Fatalf("copy NoSuchKey document %+v", rc.err)
 	}
 	if r1.header.Get("Content-Type") != "application/xml" || r1.header.Get("x-amz-id-2") == "" {
 		t.Fatalf("headers %v", r1.header)
