@@ -132,7 +132,7 @@ func (c *Config) attrsFromObject(info ObjectInfo, kind uint32) attrs {
 }
 
 // attrMetaKeys are the metadata keys meta renders.
-var attrMetaKeys = []string{metaMode, metaUID, metaGID, metaMtime, metaCtime, metaRdev, metaXattr}
+var attrMetaKeys = []string{metaMode, metaUID, metaGID, metaMtime, metaCtime, metaAtime, metaRdev, metaXattr}
 
 // storedAttrMeta returns the attribute keys of m (those meta renders).
 func storedAttrMeta(m Meta) Meta {
@@ -189,6 +189,12 @@ func (a attrs) meta() Meta {
 		metaGID:   strconv.FormatUint(uint64(a.gid), 10),
 		metaMtime: strconv.FormatInt(a.mtime.Unix(), 10),
 		metaCtime: strconv.FormatInt(a.ctime.Unix(), 10),
+	}
+	// The access time is stored only when it is set and differs from the
+	// modification time, which it reads back as when absent: a file
+	// written and never given another atime carries no extra key.
+	if at := a.atime.Unix(); !a.atime.IsZero() && at != a.mtime.Unix() {
+		m[metaAtime] = strconv.FormatInt(at, 10)
 	}
 	if a.rdev != 0 {
 		m[metaRdev] = strconv.FormatUint(uint64(a.rdev), 10)

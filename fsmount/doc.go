@@ -38,13 +38,15 @@
 //     x-amz-meta-mode (decimal st_mode including the file-type bits),
 //     x-amz-meta-uid, x-amz-meta-gid, x-amz-meta-mtime and -ctime (decimal
 //     epoch seconds, so the times the mount records are whole seconds from
-//     the start; rclone's fractional mtime is read too). Objects without
-//     them get --uid, --gid, --file-mode, --dir-mode and the object's
-//     Last-Modified time. chmod, chown and utimens persist: stored with the
-//     next upload of a file being written, otherwise at once by a CopyObject
-//     of the object onto itself with replaced metadata. The kernel checks
-//     access against these modes and owners (default_permissions), so with
-//     allow_other each user gets what a local file system would give.
+//     the start; rclone's fractional mtime is read too), and -atime when
+//     the access time differs from mtime (absent, it reads as mtime; reads
+//     do not move it, as with noatime). Objects without them get --uid,
+//     --gid, --file-mode, --dir-mode and the object's Last-Modified time.
+//     chmod, chown and utimens persist: stored with the next upload of a
+//     file being written, otherwise at once by a CopyObject of the object
+//     onto itself with replaced metadata. The kernel checks access against
+//     these modes and owners (default_permissions), so with allow_other
+//     each user gets what a local file system would give.
 //   - A symlink is an object whose body is the target and whose mode has
 //     S_IFLNK (s3fs's representation); a FIFO, socket or device node made
 //     by mknod is an empty object whose mode has its type (and a device

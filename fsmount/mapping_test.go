@@ -67,8 +67,18 @@ func TestMetaRoundTrip(t *testing.T) {
 	}
 	cfg := DefaultConfig()
 	b := cfg.attrsFromObject(ObjectInfo{Meta: m}, syscall.S_IFREG)
-	if b.mode != a.mode || b.uid != a.uid || b.gid != a.gid || !b.mtime.Equal(a.mtime) {
+	if b.mode != a.mode || b.uid != a.uid || b.gid != a.gid || !b.mtime.Equal(a.mtime) || !b.atime.Equal(a.mtime) {
 		t.Fatalf("round trip: %+v", b)
+	}
+
+	// An access time of its own is stored (s3fs's x-amz-meta-atime).
+	a.atime = time.Unix(1000000000, 0)
+	m = a.meta()
+	if m["atime"] != "1000000000" {
+		t.Fatalf("meta with atime = %v", m)
+	}
+	if b := cfg.attrsFromObject(ObjectInfo{Meta: m}, syscall.S_IFREG); !b.atime.Equal(a.atime) || !b.mtime.Equal(a.mtime) {
+		t.Fatalf("atime round trip: %+v", b)
 	}
 }
 

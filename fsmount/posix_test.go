@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // fstatNlink returns the link count fstat(2) reports for f.
@@ -68,5 +71,51 @@ func TestMountUnlinkedOpenFileNlink(t *testing.T) {
 	var st syscall.Stat_t
 	if err := syscall.Stat(q, &st); err != nil || st.Nlink != 1 {
 		t.Fatalf("nlink of the new file = %d %v, want 1", st.Nlink, err)
+	}
+}
+
+// utimensat's access time persists (x-amz-meta-atime, as s3fs stores it)
+// for files and directories, alone (touch -a) or with mtime, and other
+// attribute changes leave it alone: another mount reads it back.
+func TestMountAtimePersists(t *testing.T) {
+	b := NewMemBucket()
+	dir, _ := testMount(t, b, nil)
+	p, d := filepath.Join(dir, "f"), filepath.Join(dir, "d")
+	if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{p, d} {
+		if err := os.Chtimes(name, time.Unix(1000000000, 0), time.Unix(1500000000, 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitMeta(t, b, "f", "atime", func(m Meta) bool { return m["atime"] == "1000000000" && m["mtime"] == "1500000000" })
+	if _, m := mustObject(t, b, "d/"); m["atime"] != "1000000000" {
+		t.Fatalf("directory marker: %v", m)
+	}
+	// touch -a: the access time alone.
+	ts := []unix.Timespec{{Sec: 2000000000}, {Nsec: unix.UTIME_OMIT}}
+	if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, m := mustObject(t, b, "f"); m["atime"] != "2000000000" || m["mtime"] != "1500000000" {
+		t.Fatalf("after an atime-only change: %v", m)
+	}
+	if err := os.Chmod(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	dir2, _ := testMount(t, b, nil)
+	for name, want := range map[string]int64{"f": 2000000000, "d": 1000000000} {
+		var st unix.Stat_t
+		if err := unix.Stat(filepath.Join(dir2, name), &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Atim.Sec != want || st.Mtim.Sec != 1500000000 {
+			t.Errorf("%s in a second mount: atime %d mtime %d, want %d and 1500000000", name, st.Atim.Sec, st.Mtim.Sec, want)
+		}
 	}
 }
