@@ -334,3 +334,16 @@ func checkKey(c *call) error {
 	}
 	return nil
 }
+
+// checkVersionID refuses an object request whose versionId parameter is
+// present but empty, as S3 does: read as absent, it would address the
+// latest version instead (a DeleteObject would remove the object).
+func checkVersionID(r *http.Request, c *call) error {
+	if c.key == "" {
+		return nil
+	}
+	if v, ok := r.URL.Query()["versionId"]; ok && strings.Join(v, "") == "" {
+		return ErrInvalidArgument.WithMessage("Version id cannot be the empty string.")
+	}
+	return nil
+}

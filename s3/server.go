@@ -312,6 +312,10 @@ func (s *Server) ServeHTTP(hw http.ResponseWriter, r *http.Request) {
 		s.finish(w, r, c, err)
 		return
 	}
+	if err := checkVersionID(r, c); err != nil {
+		s.finish(w, r, c, err)
+		return
+	}
 	s.finish(w, r, c, s.ops[c.op](w, r, c))
 }
 

@@ -205,3 +205,25 @@ type versionsPage struct {
 		VersionID string `xml:"VersionId"`
 	} `xml:",any"`
 }
+
+// An empty versionId is refused, as S3 does, rather than read as "latest":
+// DELETE ?versionId= must not remove the current object.
+func TestEmptyVersionIDRefused(t *testing.T) {
+	e := newTestServer(t)
+	e.bucket("emptyvid")
+	if rr := e.do("PUT", "/emptyvid/k", []byte("keep me")); rr.status != 200 {
+		t.Fatalf("PUT: %d %s", rr.status, rr.body)
+	}
+	wantError(t, e.do("DELETE", "/emptyvid/k?versionId=", nil), 400, "InvalidArgument")
+	wantError(t, e.do("GET", "/emptyvid/k?versionId=", nil), 400, "InvalidArgument")
+	wantError(t, e.do("GET", "/emptyvid/k?tagging&versionId=", nil), 400, "InvalidArgument")
+	if rr := e.do("HEAD", "/emptyvid/k?versionId=", nil); rr.status != 400 || len(rr.body) != 0 {
+		t.Fatalf("HEAD: %d %q", rr.status, rr.body)
+	}
+	if rr := e.do("GET", "/emptyvid/k", nil); rr.status != 200 || string(rr.body) != "keep me" {
+		t.Fatalf("object after the refused delete: %d %q", rr.status, rr.body)
+	}
+	if rr := e.do("GET", "/emptyvid/k?versionId=null", nil); rr.status != 200 {
+		t.Fatalf("versionId=null: %d %s", rr.status, rr.body)
+	}
+}
