@@ -11,14 +11,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// A shell redirection (printf x > f) opens the new file, moves the
+// A shell redirection (printf x > f) opens the file (O_TRUNC), moves the
 // descriptor with dup2 and closes the original, writes, then closes the
 // copy: two FLUSHes, the first on an empty file. Uploading at both would
-// cost a PUT of an empty object that is replaced a moment later. So the
-// FLUSH of a new file that is still empty is skipped while the closing
-// thread holds another descriptor on the same file: that descriptor's
-// close flushes again, and RELEASE uploads anything left in any case. A
-// file whose only descriptor closes is uploaded at its close, as always.
+// cost a PUT of an empty object that is replaced a moment later (and, in
+// a versioned bucket, leave an empty version before every overwrite). So
+// the FLUSH of a file that is new or truncated and still empty, holding
+// nothing of its old object, is skipped while the closing thread holds
+// another descriptor on the same file: that descriptor's close flushes
+// again, and RELEASE uploads anything left in any case. A file whose only
+// descriptor closes is uploaded at its close, as always.
 
 // maxFDScan bounds the descriptor table a FLUSH reads; a process with more
 // descriptors gets the plain upload.
@@ -28,7 +30,7 @@ const maxFDScan = 64
 func (n *fileNode) closeFlush(ctx context.Context) syscall.Errno {
 	n.io.Lock()
 	defer n.io.Unlock()
-	if st := n.st; st != nil && st.dirty && st.baseETag == "" && st.size == 0 && st.stream == nil && !n.lost {
+	if st := n.st; st != nil && st.dirty && st.baseLimit == 0 && st.size == 0 && st.stream == nil && !n.lost {
 		if c, ok := fuse.FromContext(ctx); ok && n.fsys.heldOpenBy(c.Pid, n.StableAttr().Ino) {
 			return 0
 		}

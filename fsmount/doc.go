@@ -157,9 +157,11 @@
 // from the new object. close returns EIO when the upload failed; fsync
 // returns only once the server committed the object. The one close that
 // does not upload is a shell redirection's first (open, dup2, close the
-// original): while the closing thread holds another descriptor on a new
-// and still empty file (/proc/TID/fdinfo), the upload waits for that
-// descriptor's close. fsync of a directory uploads the files pending in it.
+// original): while the closing thread holds another descriptor on a file
+// that is new or truncated and still empty (/proc/TID/fdinfo), the upload
+// waits for that descriptor's close, so that overwriting a file with > puts
+// no empty version in between. fsync of a directory uploads the files
+// pending in it.
 //
 // A file that is unlinked or replaced by a rename while open keeps its
 // content for the descriptors still open, as on a local file system: the

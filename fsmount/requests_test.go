@@ -211,6 +211,46 @@ func TestCreateRequests(t *testing.T) {
 		}
 	})
 
+	t.Run("shell redirection over a file", func(t *testing.T) {
+		// printf y > f with f there: the first close finds the file
+		// truncated and empty; uploading it would put an empty version
+		// before the new content.
+		p := filepath.Join(dir, "d", "redirected")
+		if _, err := os.Stat(p); err != nil {
+			t.Fatal(err)
+		}
+		before := calls(b)
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		fd2, err := unix.Dup(int(f.Fd()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f2 := os.NewFile(uintptr(fd2), p)
+		defer f2.Close()
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := requestsSince(b, before); len(got) != 0 {
+			t.Fatalf("close of the original uploaded the truncated file: %v", got)
+		}
+		if _, err := f2.Write([]byte("overwritten")); err != nil {
+			t.Fatal(err)
+		}
+		if err := f2.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := requestsSince(b, before); len(got) != 1 || got["put"] != 1 {
+			t.Fatalf("requests %v, want one put", got)
+		}
+		if body, _ := mustObject(t, b, "d/redirected"); string(body) != "overwritten" {
+			t.Fatalf("object holds %q", body)
+		}
+	})
+
 	t.Run("chmod", func(t *testing.T) {
 		p := filepath.Join(dir, "d", "new")
 		before := calls(b)
