@@ -122,6 +122,26 @@ func (s *Server) checkACL(r *http.Request, c *call) error {
 	return nil
 }
 
+// checkACLHeaders refuses the ACL headers of a write (PutObject,
+// CopyObject, CreateMultipartUpload) that ask for more than the owner's
+// full control, as checkACL does for Put*Acl: a canned ACL other than
+// private or bucket-owner-full-control, or any x-amz-grant-* header.
+func checkACLHeaders(h http.Header) error {
+	switch canned := strings.ToLower(strings.TrimSpace(h.Get("x-amz-acl"))); {
+	case canned == "" || canned == "private" || canned == "bucket-owner-full-control":
+	case !knownCannedACL[canned]:
+		return ErrInvalidArgument.WithMessage("Invalid canned ACL %q.", truncateString(canned, 64))
+	default:
+		return errACLsDisabled
+	}
+	for name := range h {
+		if strings.HasPrefix(strings.ToLower(name), "x-amz-grant-") {
+			return errACLsDisabled
+		}
+	}
+	return nil
+}
+
 var knownCannedACL = map[string]bool{
 	"private": true, "public-read": true, "public-read-write": true, "aws-exec-read": true,
 	"authenticated-read": true, "bucket-owner-read": true, "bucket-owner-full-control": true,

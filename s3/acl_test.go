@@ -3,6 +3,8 @@ package s3
 import (
 	"encoding/xml"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/minio/minio-go/v7"
@@ -70,5 +72,64 @@ func TestACLs(t *testing.T) {
 	// The object is untouched by all of it.
 	if got := e.get("acl", "k", minio.GetObjectOptions{}); got != "v" {
 		t.Fatalf("object after ACL calls: %q", got)
+	}
+}
+
+// Writes and bucket creations that ask for an object lock or a wider ACL
+// fail instead of storing an object that is neither locked nor public.
+func TestWritesRefuseLocksAndACLs(t *testing.T) {
+	e := newTestServer(t)
+	e.bucket("wacl")
+	if rr := e.do("PUT", "/wacl/src", []byte("x")); rr.status != 200 {
+		t.Fatalf("PUT src: %d %s", rr.status, rr.body)
+	}
+	lock := []string{"x-amz-object-lock-mode", "GOVERNANCE", "x-amz-object-lock-retain-until-date", "2030-01-01T00:00:00Z"}
+	hold := []string{"x-amz-object-lock-legal-hold", "ON"}
+	copySrc := []string{"x-amz-copy-source", "/wacl/src"}
+	cases := []struct {
+		name, method, target string
+		header               []string
+		status               int
+		code                 string
+	}{
+		{"put retention", "PUT", "/wacl/k1", lock, 400, "InvalidRequest"},
+		{"put legal hold", "PUT", "/wacl/k2", hold, 400, "InvalidRequest"},
+		{"copy retention", "PUT", "/wacl/k3", append(slices.Clone(copySrc), lock...), 400, "InvalidRequest"},
+		{"multipart legal hold", "POST", "/wacl/k4?uploads", hold, 400, "InvalidRequest"},
+		{"put public-read", "PUT", "/wacl/k5", []string{"x-amz-acl", "public-read"}, 400, "AccessControlListNotSupported"},
+		{"put grant", "PUT", "/wacl/k6", []string{"x-amz-grant-read", "uri=http://acs.amazonaws.com/groups/global/AllUsers"}, 400, "AccessControlListNotSupported"},
+		{"put unknown acl", "PUT", "/wacl/k7", []string{"x-amz-acl", "everyone"}, 400, "InvalidArgument"},
+		{"copy public-read", "PUT", "/wacl/k8", append(slices.Clone(copySrc), "x-amz-acl", "public-read"), 400, "AccessControlListNotSupported"},
+		{"multipart public-read", "POST", "/wacl/k9?uploads", []string{"x-amz-acl", "public-read-write"}, 400, "AccessControlListNotSupported"},
+		{"bucket with lock", "PUT", "/wlock", []string{"x-amz-bucket-object-lock-enabled", "true"}, 501, "NotImplemented"},
+		{"bucket public-read", "PUT", "/wpublic", []string{"x-amz-acl", "public-read"}, 400, "InvalidBucketAclWithObjectOwnership"},
+		{"put private", "PUT", "/wacl/ok1", []string{"x-amz-acl", "private"}, 200, ""},
+		{"put owner full control", "PUT", "/wacl/ok2", []string{"x-amz-acl", "bucket-owner-full-control"}, 200, ""},
+		{"put legal hold empty", "PUT", "/wacl/ok3", []string{"x-amz-object-lock-legal-hold", ""}, 200, ""},
+		{"bucket private", "PUT", "/wprivate", []string{"x-amz-acl", "private", "x-amz-bucket-object-lock-enabled", "false"}, 200, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			body := []byte("y")
+			if strings.Count(tc.target, "/") == 1 {
+				body = nil // CreateBucket
+			}
+			rr := e.do(tc.method, tc.target, body, tc.header...)
+			if tc.code == "" {
+				if rr.status != tc.status {
+					t.Fatalf("%d %s", rr.status, rr.body)
+				}
+				return
+			}
+			wantError(t, rr, tc.status, tc.code)
+		})
+	}
+	for _, p := range []string{"/wacl/k1", "/wacl/k2", "/wacl/k3", "/wacl/k5", "/wacl/k6", "/wacl/k7", "/wacl/k8", "/wlock", "/wpublic"} {
+		if rr := e.do("HEAD", p, nil); rr.status != 404 {
+			t.Errorf("HEAD %s after a refused write: %d", p, rr.status)
+		}
+	}
+	if rr := e.do("GET", "/wacl?uploads", nil); strings.Contains(string(rr.body), "<Upload>") {
+		t.Fatalf("a refused CreateMultipartUpload left an upload: %s", rr.body)
 	}
 }

@@ -2,6 +2,7 @@ package s3
 
 import (
 	"encoding/xml"
+	"errors"
 	"net"
 	"net/http"
 	"slices"
@@ -110,6 +111,18 @@ func (s *Server) createBucket(w http.ResponseWriter, r *http.Request, c *call) e
 			return ErrInvalidLocationConstraint.WithMessage(
 				"The specified location-constraint %q is not valid; this server is in %q.", lc, s.cfg.Region)
 		}
+	}
+	// A bucket is made the one way BucketDB has: ACLs disabled (owner
+	// enforced) and no Object Lock. Asking for either otherwise fails, as
+	// S3 fails an ACL on an owner-enforced bucket, rather than leaving the
+	// client believing its objects are public or locked.
+	if strings.EqualFold(strings.TrimSpace(r.Header.Get("x-amz-bucket-object-lock-enabled")), "true") {
+		return ErrNotImplemented.WithMessage("Object Lock is not supported.")
+	}
+	if err := checkACLHeaders(r.Header); errors.Is(err, errACLsDisabled) {
+		return ErrInvalidBucketACL
+	} else if err != nil {
+		return err
 	}
 	if err := s.backend.CreateBucket(r.Context(), c.bucket); err != nil {
 		return err

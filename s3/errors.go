@@ -140,6 +140,7 @@ var (
 	ErrMalformedPolicy           = apiErr(http.StatusBadRequest, "MalformedPolicy", "Policies must be valid JSON.")
 	ErrMissingContentMD5         = apiErr(http.StatusBadRequest, "InvalidRequest", "Missing required header for this request: Content-MD5.")
 	ErrUserKeyMustBeSpecified    = apiErr(http.StatusBadRequest, "UserKeyMustBeSpecified", "The bucket POST must contain the specified field name. If it is specified, check the order of the fields.")
+	ErrInvalidBucketACL          = apiErr(http.StatusBadRequest, "InvalidBucketAclWithObjectOwnership", "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting.")
 	ErrInvalidCopySource         = apiErr(http.StatusBadRequest, "InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey.")
 )
 

@@ -95,10 +95,18 @@ func contentMD5(h http.Header) ([]byte, error) {
 // access, archive tiers) is refused rather than silently ignored.
 var storageClasses = map[string]bool{"STANDARD": true, "REDUCED_REDUNDANCY": true}
 
+// objectLockHeaders ask a write to lock the new version. No bucket has an
+// Object Lock configuration, so S3 refuses them all.
+var objectLockHeaders = []string{
+	"x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold",
+}
+
 // checkWriteHeaders refuses what a write asks for and BucketDB does not do:
 // server-side encryption (the object would not be encrypted, and with a
-// customer key a read without the key would still succeed) and storage
-// classes other than standard.
+// customer key a read without the key would still succeed), storage
+// classes other than standard, object locks (retention and legal holds,
+// which would not hold) and ACLs that grant more than the owner's full
+// control (the object would not be public).
 func checkWriteHeaders(h http.Header) error {
 	for name := range h {
 		l := strings.ToLower(name)
@@ -109,7 +117,12 @@ func checkWriteHeaders(h http.Header) error {
 	if sc := h.Get("x-amz-storage-class"); sc != "" && !storageClasses[sc] {
 		return ErrInvalidStorageClass.WithMessage("The storage class %q is not supported: every object is stored as STANDARD.", truncateString(sc, 64))
 	}
-	return nil
+	for _, name := range objectLockHeaders {
+		if h.Get(name) != "" {
+			return ErrInvalidRequest.WithMessage("Bucket is missing ObjectLockConfiguration")
+		}
+	}
+	return checkACLHeaders(h)
 }
 
 // metaFromHeaders reads the stored standard headers, x-amz-meta-* and the
