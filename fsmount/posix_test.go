@@ -119,3 +119,26 @@ func TestMountAtimePersists(t *testing.T) {
 		}
 	}
 }
+
+// "user." alone names no attribute: Linux file systems answer EINVAL to
+// every call with it, where the mount used to store it as a name.
+func TestMountXattrEmptyUserName(t *testing.T) {
+	b := NewMemBucket()
+	dir, _ := testMount(t, b, nil)
+	p := filepath.Join(dir, "f")
+	if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Setxattr(p, "user.", []byte("v"), 0); err != unix.EINVAL {
+		t.Errorf("setxattr user.: %v, want EINVAL", err)
+	}
+	if _, err := unix.Getxattr(p, "user.", make([]byte, 16)); err != unix.EINVAL {
+		t.Errorf("getxattr user.: %v, want EINVAL", err)
+	}
+	if err := unix.Removexattr(p, "user."); err != unix.EINVAL {
+		t.Errorf("removexattr user.: %v, want EINVAL", err)
+	}
+	if _, m := mustObject(t, b, "f"); m["xattr"] != "" {
+		t.Errorf("stored xattrs %q", m["xattr"])
+	}
+}

@@ -25,6 +25,11 @@ import (
 // file. (The .versions tree serves user.bucketdb.* attributes,
 // versions.go.)
 
+// userXattrPrefix is the one namespace stored. The prefix alone names no
+// attribute: Linux answers EINVAL for it (the kernel leaves that check to
+// FUSE file systems, which it hands every name).
+const userXattrPrefix = "user."
+
 // maxXattrMeta bounds the encoded attributes, leaving room in S3's 2 KB of
 // user metadata for mode, owner and times.
 const maxXattrMeta = 1800
@@ -78,7 +83,10 @@ func encodeXattrs(x map[string][]byte) string {
 
 // missingXattr is the answer for an attribute a node does not have.
 func missingXattr(attr string) syscall.Errno {
-	if strings.HasPrefix(attr, "user.") {
+	if attr == userXattrPrefix {
+		return syscall.EINVAL
+	}
+	if strings.HasPrefix(attr, userXattrPrefix) {
 		return syscall.ENODATA
 	}
 	return syscall.ENOTSUP
@@ -118,7 +126,10 @@ func (n *nodeBase) Removexattr(ctx context.Context, attr string) syscall.Errno {
 // node's attributes in memory and reports whether the stored metadata must
 // change. The caller holds what orders writes of the node's attributes.
 func (n *nodeBase) editXattr(attr string, data []byte, flags uint32, remove bool) (bool, syscall.Errno) {
-	if !strings.HasPrefix(attr, "user.") {
+	if attr == userXattrPrefix {
+		return false, syscall.EINVAL
+	}
+	if !strings.HasPrefix(attr, userXattrPrefix) {
 		return false, syscall.ENOTSUP
 	}
 	if n.fsys.cfg.ReadOnly {
