@@ -154,7 +154,10 @@
 // beyond that), and its bytes are released from the staging file, so a
 // 10 GiB copy needs neither 10 GiB of memory nor of staging. Writing or
 // reading behind a streamed part completes the upload first and continues
-// from the new object. close returns EIO when the upload failed; fsync
+// from the new object. A file cannot grow past what 10,000 parts hold
+// (parts grow by PartSize every 1,000: 55,000 × PartSize in all, some 860
+// GiB at 16 MiB) nor past S3's 5 TiB: writes and truncations beyond fail
+// with EFBIG at once. close returns EIO when the upload failed; fsync
 // returns only once the server committed the object. The one close that
 // does not upload is a shell redirection's first (open, dup2, close the
 // original): while the closing thread holds another descriptor on a file

@@ -196,6 +196,9 @@ func (n *fileNode) ensureStagingLocked() (*staging, syscall.Errno) {
 }
 
 func (n *fileNode) truncateLocked(size int64) syscall.Errno {
+	if size > n.fsys.cfg.maxFileSize() {
+		return syscall.EFBIG
+	}
 	st, errno := n.ensureStagingLocked()
 	if errno != 0 {
 		return errno
@@ -418,6 +421,13 @@ func (n *fileNode) readClean(ctx context.Context, dest []byte, off int64, a attr
 func (n *fileNode) write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
 	if n.fsys.cfg.ReadOnly {
 		return 0, syscall.EROFS
+	}
+	if limit := n.fsys.cfg.maxFileSize(); off+int64(len(data)) > limit {
+		// write(2): a write that would pass the limit writes what fits.
+		if off >= limit {
+			return 0, syscall.EFBIG
+		}
+		data = data[:limit-off]
 	}
 	n.io.Lock()
 	defer n.io.Unlock()

@@ -1,6 +1,7 @@
 package fsmount
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -140,5 +141,48 @@ func TestMountXattrEmptyUserName(t *testing.T) {
 	}
 	if _, m := mustObject(t, b, "f"); m["xattr"] != "" {
 		t.Errorf("stored xattrs %q", m["xattr"])
+	}
+}
+
+// A size the mount could never upload (past 10,000 parts, or S3's 5 TiB)
+// fails at once with EFBIG, as write(2) and truncate(2) say, instead of
+// failing at close after uploading the rest.
+func TestMountFileSizeLimit(t *testing.T) {
+	b := NewMemBucket()
+	dir, fsys := testMount(t, b, nil)
+	limit := fsys.cfg.maxFileSize()
+	if want := min(int64(5<<40), 55000*fsys.cfg.PartSize); limit != want {
+		t.Fatalf("limit %d, want %d", limit, want)
+	}
+	p := filepath.Join(dir, "f")
+	if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing more is uploaded: a size the check let through fails fast.
+	b.SetFail(func(op, key string) error {
+		if key == "f" && (op == "put" || op == "newmultipart" || op == "putpart") {
+			return errors.New("injected: no upload expected")
+		}
+		return nil
+	})
+	if err := os.Truncate(p, limit+1); !errors.Is(err, syscall.EFBIG) {
+		t.Fatalf("truncate past the limit: %v, want EFBIG", err)
+	}
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt([]byte("y"), limit); !errors.Is(err, syscall.EFBIG) {
+		t.Fatalf("write at the limit: %v, want EFBIG", err)
+	}
+	if err := f.Truncate(limit + 1); !errors.Is(err, syscall.EFBIG) {
+		t.Fatalf("ftruncate past the limit: %v, want EFBIG", err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := mustObject(t, b, "f"); string(data) != "x" {
+		t.Fatalf("object holds %d bytes", len(data))
 	}
 }

@@ -49,6 +49,18 @@ func (u *streamUpload) partSize(num int) int64 {
 	return u.fsys.cfg.PartSize * int64(1+(num-1)/1000)
 }
 
+// maxObjectSize is the largest object S3 stores (5 TiB).
+const maxObjectSize = 5 << 40
+
+// maxFileSize is the largest file the mount can upload: 10,000 parts whose
+// size grows by PartSize every 1,000 (partSize), that is PartSize × 1,000 ×
+// (1+2+…+10), and no more than one object holds. Writes and truncations
+// beyond it fail with EFBIG at once, as on a local file system at its
+// limit, instead of failing at the upload after sending the rest.
+func (c *Config) maxFileSize() int64 {
+	return min(maxObjectSize, c.PartSize*1000*55)
+}
+
 // nextPartSize is the size of the next part to cut.
 func (u *streamUpload) nextPartSize() int64 { return u.partSize(u.nparts + 1) }
 
