@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -79,6 +80,91 @@ func TestNodeLossAndHeal(t *testing.T) {
 	for _, m := range st.Members {
 		if m.Objects != 29 || m.Backlog != 0 || m.State != Alive {
 			t.Fatalf("status after heal: %+v", m)
+		}
+	}
+}
+
+// After a node missed writes, each missed version is copied to it once: a
+// surviving replica leaves a version to the replica ahead of it in the
+// key's preference list that holds it too, but only for one pass; the next
+// (retry) pass copies whatever is still missing, so a replica ahead that
+// never runs its pass delays healing by one pass, not for ever.
+func TestHealCopiesEachMissedVersionOnce(t *testing.T) {
+	tc := startCluster(t, 3)
+	mustCreate(t, tc.nodes[0], "b")
+	tc.stop(2)
+	const keys = 40
+	var acked []store.ObjectInfo
+	for i := range keys {
+		acked = append(acked, put(t, tc.nodes[i%2], "b", fmt.Sprint("k", i), fmt.Sprint("v", i)))
+	}
+	tc.restart(2)
+	var mu sync.Mutex
+	copies := map[string]int{}
+	tc.net.setFail(func(_ context.Context, from, to, op string) error {
+		if to == "n2" && strings.HasSuffix(op, "PutVersionRequest") {
+			mu.Lock()
+			copies[from]++
+			mu.Unlock()
+		}
+		return nil
+	})
+	// n1 alone, first pass: it copies the keys it is ahead of n0 for.
+	ahead := 0
+	for i := range keys {
+		for _, m := range tc.nodes[1].place("b", fmt.Sprint("k", i)).nodes {
+			if m.ID == "n1" {
+				ahead++
+				break
+			}
+			if m.ID == "n0" {
+				break
+			}
+		}
+	}
+	if ahead == 0 || ahead == keys {
+		t.Fatalf("placement puts n1 ahead of n0 for %d of %d keys; the test needs both kinds", ahead, keys)
+	}
+	if err := tc.nodes[1].HealNow(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if copies["n1"] != ahead {
+		t.Fatalf("first pass of n1 copied %d versions to n2, want the %d it is ahead of n0 for", copies["n1"], ahead)
+	}
+	for _, m := range tc.nodes[1].Status(context.Background()).Members {
+		if m.ID == "n1" && m.Backlog != int64(keys-ahead) {
+			t.Fatalf("n1's backlog after its first pass %d, want %d (left to n0)", m.Backlog, keys-ahead)
+		}
+	}
+	// n0 never runs a pass: n1's retry pass copies the rest.
+	if err := tc.nodes[1].HealNow(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if copies["n1"] != keys || copies["n0"] != 0 {
+		t.Fatalf("after the retry pass: copies %v, want n1:%d", copies, keys)
+	}
+	for i, info := range acked {
+		if got := tc.holders("b", fmt.Sprint("k", i), internalOf(info)); got != 3 {
+			t.Fatalf("k%d on %d nodes after heal", i, got)
+		}
+	}
+	// A pass that follows a clean one leaves shared versions to the
+	// replica ahead again; both passes together copy each version once.
+	tc.stop(2)
+	for i := range keys {
+		acked[i] = put(t, tc.nodes[i%2], "b", fmt.Sprint("k", i), fmt.Sprint("w", i))
+	}
+	tc.restart(2)
+	tc.healAll() // n0's passes, then n1's, twice
+	mu.Lock()
+	total := copies["n0"] + copies["n1"]
+	mu.Unlock()
+	if total != 2*keys {
+		t.Fatalf("healing %d new versions made %d copies (%v), want one each", keys, total-keys, copies)
+	}
+	for i, info := range acked {
+		if got := tc.holders("b", fmt.Sprint("k", i), internalOf(info)); got != 3 {
+			t.Fatalf("k%d's new version on %d nodes after heal", i, got)
 		}
 	}
 }

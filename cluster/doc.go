@@ -49,10 +49,12 @@
 //   - Healing is anti-entropy: every node periodically walks its own
 //     versions, compares them (in batches) with the digests of the other
 //     replicas of each key, pushes what they miss (same version ID, ETag,
-//     ModTime, metadata and part layout), honours permanent-delete
-//     tombstones, and hands off and then drops keys it no longer owns once
-//     all their owners confirmed holding them. Joins and removals rebalance
-//     this way.
+//     ModTime, metadata and part layout; several keys at once, and a
+//     version a live replica ahead in the key's preference list also holds
+//     is left to that replica unless the last pass was unclean), honours
+//     permanent-delete tombstones, and hands off and then drops keys it no
+//     longer owns once all their owners confirmed holding them. Joins and
+//     removals rebalance this way.
 //
 // # Concurrency
 //

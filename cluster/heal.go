@@ -117,7 +117,7 @@ func (n *Node) healPass(ctx context.Context) (clean bool, _ error) {
 	if err != nil {
 		return false, err
 	}
-	w := &walk{n: n}
+	w := &walk{n: n, defers: !n.heal.retry.Load()}
 	for _, b := range buckets {
 		if err := w.bucket(ctx, b.Name); err != nil {
 			return false, err
@@ -287,7 +287,14 @@ func (n *Node) repairBucketsLater() { n.heal.kick() }
 
 // walk is one pass over this node's versions.
 type walk struct {
-	n       *Node
+	n *Node
+	// defers lets a key's versions that a replica ahead of this node also
+	// holds be pushed by that replica alone (walk.leave). Only in a pass
+	// that follows a clean one: a retry pass pushes everything, so a
+	// replica that holds a version but never delivers it (its pass is
+	// slow, or it cannot reach the destination) delays healing by one
+	// pass at most.
+	defers  bool
 	objects int64
 	bytes   int64
 	backlog int64
@@ -359,7 +366,14 @@ func (n *Node) fetchView(ctx context.Context, m Member, bucket, prefix, after, t
 	}
 }
 
-// page reconciles the keys of one page with their other replicas.
+// healParallel is how many keys of a page one pass reconciles at once.
+// Copies are small writes at the destination: run one at a time, each
+// waited for its own sync; run together, the destination's group committer
+// shares syncs among them.
+const healParallel = 16
+
+// page reconciles the keys of one page with their other replicas,
+// healParallel keys at a time (each key's versions in order).
 func (w *walk) page(ctx context.Context, bucket, after, through string, ds []Digest) {
 	n := w.n
 	byKey := map[string][]Digest{}
@@ -374,59 +388,127 @@ func (w *walk) page(ctx context.Context, bucket, after, through string, ds []Dig
 			w.bytes += d.Size
 		}
 	}
+	// Every other replica's view of the page, fetched once before the keys
+	// fan out.
 	views := map[string]peerView{}
-	view := func(m Member) peerView {
-		v, ok := views[m.ID]
-		if !ok {
-			v = n.fetchView(ctx, m, bucket, "", after, through)
-			views[m.ID] = v
+	for _, key := range keys {
+		for _, m := range n.place(bucket, key).nodes {
+			if _, ok := views[m.ID]; !ok && m.ID != n.id {
+				views[m.ID] = n.fetchView(ctx, m, bucket, "", after, through)
+			}
 		}
-		return v
 	}
-	self := Member{ID: n.id}
+	var mu sync.Mutex // guards w's counters
+	sem := make(chan struct{}, healParallel)
+	var wg sync.WaitGroup
 	for _, key := range keys {
 		if ctx.Err() != nil {
-			return
+			break
 		}
-		p := n.place(bucket, key)
-		mine := false
-		confirmed := 0
-		for _, m := range p.nodes {
-			if m.ID == n.id {
-				mine = true
-				continue
-			}
-			v := view(m)
-			if !v.ok {
-				w.backlog += int64(len(byKey[key]))
-				w.retry = w.retry || n.state(m.ID) != Dead
-				continue
-			}
-			if n.reconcile(ctx, bucket, key, self, m, byKey[key], v.vers[key], v.tombs[key], &w.backlog) {
-				confirmed++
-			} else {
-				w.retry = true
-			}
-		}
-		if mine {
-			continue
-		}
-		// Not an owner any more: drop the key once every owner holds it.
-		if len(p.nodes) > 0 && confirmed == len(p.nodes) {
-			for _, d := range byKey[key] {
-				n.svc.DeleteVersion(ctx, DeleteVersionRequest{Bucket: bucket, Key: key, InternalID: d.ID})
-			}
-			continue
-		}
-		w.kept += int64(len(byKey[key]))
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			r := w.key(ctx, bucket, key, byKey[key], views)
+			mu.Lock()
+			w.backlog += r.backlog
+			w.kept += r.kept
+			w.retry = w.retry || r.retry
+			mu.Unlock()
+		}()
 	}
+	wg.Wait()
+}
+
+// keyResult is what reconciling one key adds to a walk's counters.
+type keyResult struct {
+	backlog, kept int64
+	retry         bool
+}
+
+// key reconciles one key this node holds (its versions have) with the
+// key's other replicas, and hands it off once every owner holds it if this
+// node is no longer one of them.
+func (w *walk) key(ctx context.Context, bucket, key string, have []Digest, views map[string]peerView) keyResult {
+	n := w.n
+	var r keyResult
+	p := n.place(bucket, key)
+	self := Member{ID: n.id}
+	var leave map[string]bool
+	if w.defers {
+		leave = w.leave(key, p, have, views)
+	}
+	mine := false
+	confirmed := 0
+	for _, m := range p.nodes {
+		if m.ID == n.id {
+			mine = true
+			continue
+		}
+		v := views[m.ID]
+		if !v.ok {
+			r.backlog += int64(len(have))
+			r.retry = r.retry || n.state(m.ID) != Dead
+			continue
+		}
+		if n.reconcile(ctx, bucket, key, self, m, have, v.vers[key], v.tombs[key], leave, &r.backlog) {
+			confirmed++
+		} else {
+			r.retry = true
+		}
+	}
+	if mine {
+		return r
+	}
+	// Not an owner any more: drop the key once every owner holds it.
+	if len(p.nodes) > 0 && confirmed == len(p.nodes) {
+		for _, d := range have {
+			n.svc.DeleteVersion(ctx, DeleteVersionRequest{Bucket: bucket, Key: key, InternalID: d.ID})
+		}
+		return r
+	}
+	r.kept += int64(len(have))
+	return r
+}
+
+// leave returns the versions of key (by ID) that this node leaves to a
+// live replica ahead of it in the key's preference list that holds them
+// too: that replica's own pass copies them. Without it, every replica that
+// holds a version a restarted node missed would copy it there, and the
+// restarted node would write each missed version once per survivor.
+func (w *walk) leave(key string, p placement, have []Digest, views map[string]peerView) map[string]bool {
+	n := w.n
+	var ahead []Member
+	for _, m := range p.nodes {
+		if m.ID == n.id {
+			break
+		}
+		if views[m.ID].ok && n.state(m.ID) == Alive {
+			ahead = append(ahead, m)
+		}
+	}
+	var leave map[string]bool
+	for _, d := range have {
+		for _, m := range ahead {
+			if _, ok := views[m.ID].vers[key][d.ID]; ok {
+				if leave == nil {
+					leave = map[string]bool{}
+				}
+				leave[d.ID] = true
+				break
+			}
+		}
+	}
+	return leave
 }
 
 // reconcile makes replica dst hold every version of key that src holds
 // (src's digests given), unless dst tombstoned it, in which case src drops
-// it. It reports whether dst now holds all of them.
+// it. A version dst lacks whose ID is in leave is not copied: another
+// replica copies it, and it counts as backlog. It reports whether dst now
+// holds all of them.
 func (n *Node) reconcile(ctx context.Context, bucket, key string, src, dst Member, have []Digest,
-	dstVers map[string]Digest, dstTombs map[string]bool, backlog *int64) bool {
+	dstVers map[string]Digest, dstTombs, leave map[string]bool, backlog *int64) bool {
 	all := true
 	var dstNull string
 	for id, d := range dstVers {
@@ -450,6 +532,11 @@ func (n *Node) reconcile(ctx context.Context, bucket, key string, src, dst Membe
 		}
 		if d.Null && dstNull > d.ID {
 			continue // dst holds a newer null version; ours is stale
+		}
+		if leave[d.ID] {
+			*backlog++
+			all = false
+			continue
 		}
 		if err := n.copyVersion(ctx, src, dst, bucket, key, d); err != nil {
 			if errors.Is(err, store.ErrNoSuchVersion) || errors.Is(err, store.ErrNoSuchKey) {
@@ -565,7 +652,7 @@ func (n *Node) repairKey(ctx context.Context, bucket, key string) {
 			if dst.ID == src.ID || !dv.ok {
 				continue
 			}
-			n.reconcile(ctx, bucket, key, src, dst, have, dv.vers[key], dv.tombs[key], &backlog)
+			n.reconcile(ctx, bucket, key, src, dst, have, dv.vers[key], dv.tombs[key], nil, &backlog)
 		}
 	}
 }
