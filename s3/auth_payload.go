@@ -172,7 +172,11 @@ func (pr *payloadReader) Read(p []byte) (int, error) {
 		pr.done = true
 		return n, io.EOF
 	default:
-		pr.err = readErr(err)
+		pr.err = err
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			// A plain body cut short (an aws-chunked one maps its own).
+			pr.err = ErrIncompleteBody
+		}
 		return n, pr.err
 	}
 }

@@ -498,8 +498,12 @@ func TestAuthIncompleteBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := io.ReadAll(p.Body); !isAPIError(err, ErrIncompleteBody) {
+	_, err = io.ReadAll(p.Body)
+	if !isAPIError(err, ErrIncompleteBody) {
 		t.Fatalf("got %v, want IncompleteBody", err)
+	}
+	if strings.Contains(err.Error(), "aws-chunked") {
+		t.Fatalf("a plain body's error speaks of aws-chunked: %v", err)
 	}
 }
 

@@ -342,8 +342,17 @@ func checkVersionID(r *http.Request, c *call) error {
 	if c.key == "" {
 		return nil
 	}
-	if v, ok := r.URL.Query()["versionId"]; ok && strings.Join(v, "") == "" {
+	v, ok := r.URL.Query()["versionId"]
+	if !ok {
+		return nil
+	}
+	id := strings.Join(v, "")
+	if id == "" {
 		return ErrInvalidArgument.WithMessage("Version id cannot be the empty string.")
+	}
+	if _, minted := store.VersionIDTime(id); !minted && id != "null" {
+		// No version ever has this ID; S3 says so rather than NoSuchVersion.
+		return ErrInvalidArgument.WithMessage("Invalid version id specified")
 	}
 	return nil
 }

@@ -153,3 +153,22 @@ func (s *Server) matchVars(r *http.Request) map[string]string {
 	}
 	return m.Vars
 }
+
+// A versionId that no version can have (not "null", not the minted form)
+// is InvalidArgument, as S3 answers, on reads and deletes alike; nothing
+// is deleted.
+func TestMalformedVersionIDRefused(t *testing.T) {
+	e := newTestServer(t)
+	e.bucket("badvid")
+	if rr := e.do("PUT", "/badvid/k", []byte("keep me")); rr.status != 200 {
+		t.Fatalf("PUT: %d %s", rr.status, rr.body)
+	}
+	for _, id := range []string{"garbage", "0123456789ABCDEF0123456789ABCDEF", "0123456789abcdef"} {
+		wantError(t, e.do("DELETE", "/badvid/k?versionId="+id, nil), 400, "InvalidArgument")
+		wantError(t, e.do("GET", "/badvid/k?versionId="+id, nil), 400, "InvalidArgument")
+	}
+	wantError(t, e.do("GET", "/badvid/k?versionId=00000000000000000000000000000001", nil), 404, "NoSuchVersion")
+	if rr := e.do("GET", "/badvid/k", nil); rr.status != 200 || string(rr.body) != "keep me" {
+		t.Fatalf("object after the refused deletes: %d %q", rr.status, rr.body)
+	}
+}
