@@ -188,7 +188,7 @@ func TestListCarriesMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CompleteMultipartUpload(ctx, "b", "multipart", up.UploadID, []CompletePart{{1, pi.ETag}}, CompleteOptions{}); err != nil {
+	if _, err := s.CompleteMultipartUpload(ctx, "b", "multipart", up.UploadID, []CompletePart{{Number: 1, ETag: pi.ETag}}, CompleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	// An 'L' record as written before it carried metadata.

@@ -3,17 +3,23 @@ package store
 import (
 	"context"
 	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
+	"hash/crc32"
 	"io"
 	"maps"
 	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/minio/crc64nvme"
 )
 
 // CreateMultipartUpload starts an upload with a store-minted upload ID.
@@ -30,6 +36,9 @@ func (s *Store) CreateUpload(ctx context.Context, bucket, key string, opts Uploa
 	}
 	defer done()
 	if err := checkKey(key); err != nil {
+		return UploadInfo{}, err
+	}
+	if err := normalizeUploadChecksum(&opts.Meta); err != nil {
 		return UploadInfo{}, err
 	}
 	id := opts.UploadID
@@ -236,7 +245,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	var tags map[string]string
 	nv.extra = func(txn *badger.Txn) error {
 		var err error
-		unused, tags, err = s.assemble(txn, nv, uploadID, parts)
+		unused, tags, err = s.assemble(txn, nv, uploadID, parts, opts.Checksums)
 		nv.tags = tags
 		return err
 	}
@@ -273,8 +282,11 @@ func checkCompleteList(parts []CompletePart) error {
 
 // assemble (inside the completion transaction) checks the listed parts,
 // fills nv's record from them and deletes the upload's records. It returns
-// the files of parts that were uploaded but not listed.
-func (s *Store) assemble(txn *badger.Txn, nv *newVersion, uploadID string, parts []CompletePart) ([]string, map[string]string, error) {
+// the files of parts that were uploaded but not listed. An upload created
+// with a checksum algorithm gives the version that algorithm's object
+// checksum, computed from the parts' stored checksums; expect holds the
+// values the client says the object has.
+func (s *Store) assemble(txn *badger.Txn, nv *newVersion, uploadID string, parts []CompletePart, expect map[string]string) ([]string, map[string]string, error) {
 	u, err := getUpload(txn, nv.bucket, nv.key, uploadID)
 	if err != nil {
 		return nil, nil, err
@@ -282,7 +294,10 @@ func (s *Store) assemble(txn *badger.Txn, nv *newVersion, uploadID string, parts
 	rec := nv.rec
 	rec.Meta, rec.Size, rec.Extents, rec.Parts = u.Meta, 0, nil, nil
 	rec.Meta.Tags = nil
+	algo := u.Meta.ChecksumAlgorithm
+	rec.Meta.ChecksumAlgorithm, rec.Meta.ChecksumType = "", ""
 	sums := md5.New()
+	recs := make([]*partRecord, 0, len(parts))
 	for i, cp := range parts {
 		p, err := getPart(txn, nv.bucket, uploadID, cp.Number)
 		if err != nil {
@@ -290,6 +305,9 @@ func (s *Store) assemble(txn *badger.Txn, nv *newVersion, uploadID string, parts
 		}
 		if p == nil || !strings.EqualFold(strings.Trim(strings.TrimSpace(cp.ETag), `"`), p.ETag) {
 			return nil, nil, fmt.Errorf("%w: part %d missing or ETag mismatch", ErrInvalidPart, cp.Number)
+		}
+		if err := checkPartChecksums(algo, cp, p); err != nil {
+			return nil, nil, err
 		}
 		if i < len(parts)-1 && p.Size < s.cfg.MinPartSize {
 			return nil, nil, fmt.Errorf("%w: part %d is %d bytes", ErrEntityTooSmall, cp.Number, p.Size)
@@ -299,8 +317,20 @@ func (s *Store) assemble(txn *badger.Txn, nv *newVersion, uploadID string, parts
 		rec.Size += p.Size
 		rec.Extents = append(rec.Extents, extent{File: p.File, Size: p.Size})
 		rec.Parts = append(rec.Parts, p.info(cp.Number))
+		recs = append(recs, p)
 	}
 	rec.ETag = fmt.Sprintf("%s-%d", hex.EncodeToString(sums.Sum(nil)), len(parts))
+	rec.Meta.Checksums = nil
+	if algo != "" {
+		sum, err := objectChecksum(algo, u.Meta.ChecksumType, recs)
+		if err != nil {
+			return nil, nil, err
+		}
+		if want := expect[algo]; want != "" && want != sum {
+			return nil, nil, fmt.Errorf("%w: the %s of the object is %s, not %s", ErrBadDigest, algo, sum, want)
+		}
+		rec.Meta.Checksums = map[string]string{algo: sum}
+	}
 	used := make(map[int]bool, len(parts))
 	for _, cp := range parts {
 		used[cp.Number] = true
@@ -445,4 +475,181 @@ func addUpload(item *badger.Item, res *ListUploadsResult, bucket, key, id, cp st
 	res.Uploads = append(res.Uploads, u.info(bucket, key, id))
 	res.NextKeyMarker, res.NextUploadIDMarker = key, id
 	return nil
+}
+
+// Object checksums of multipart uploads. A part's checksum is stored as the
+// client sent it (base64 of the big-endian digest); the object's is
+// computed from those at completion, never from the data:
+//
+//   - COMPOSITE: the algorithm's hash of the concatenated decoded part
+//     checksums, in part order, as "<base64>-<parts>" (S3's "checksum of
+//     checksums");
+//   - FULL_OBJECT (CRCs only): the CRC of the whole object, combined from
+//     the part CRCs and sizes as zlib's crc32_combine does.
+
+// checksumAlgo is what the store needs to know of a checksum algorithm.
+type checksumAlgo struct {
+	size int              // digest bytes
+	hash func() hash.Hash // for COMPOSITE
+	poly uint64           // reflected CRC polynomial; 0 = not a CRC
+	bits int              // CRC width
+}
+
+var checksumAlgos = map[string]checksumAlgo{
+	"crc32":     {4, func() hash.Hash { return crc32.NewIEEE() }, crc32.IEEE, 32},
+	"crc32c":    {4, func() hash.Hash { return crc32.New(castagnoli) }, crc32.Castagnoli, 32},
+	"crc64nvme": {8, func() hash.Hash { return crc64nvme.New() }, crc64nvme.NVME, 64},
+	"sha1":      {sha1.Size, sha1.New, 0, 0},
+	"sha256":    {sha256.Size, sha256.New, 0, 0},
+}
+
+// DefaultChecksumType is the checksum type S3 gives an upload created with
+// algo and no x-amz-checksum-type: FULL_OBJECT for CRC64NVME (which has no
+// composite form), COMPOSITE for the others.
+func DefaultChecksumType(algo string) string {
+	if algo == "crc64nvme" {
+		return ChecksumFullObject
+	}
+	return ChecksumComposite
+}
+
+// ValidUploadChecksum reports whether an upload may combine its parts'
+// checksums of algo (lower case) into an object checksum of type typ:
+// COMPOSITE for every algorithm but CRC64NVME, FULL_OBJECT for the CRCs.
+func ValidUploadChecksum(algo, typ string) bool {
+	a, ok := checksumAlgos[algo]
+	switch {
+	case !ok:
+		return false
+	case typ == ChecksumComposite:
+		return algo != "crc64nvme"
+	case typ == ChecksumFullObject:
+		return a.poly != 0
+	}
+	return false
+}
+
+// normalizeUploadChecksum checks an upload's checksum algorithm and type and
+// fills in the default type.
+func normalizeUploadChecksum(m *ObjectMeta) error {
+	if m.ChecksumAlgorithm == "" {
+		if m.ChecksumType != "" {
+			return fmt.Errorf("%w: checksum type %q without an algorithm", ErrInvalidArgument, m.ChecksumType)
+		}
+		return nil
+	}
+	m.ChecksumAlgorithm = strings.ToLower(m.ChecksumAlgorithm)
+	if m.ChecksumType == "" {
+		m.ChecksumType = DefaultChecksumType(m.ChecksumAlgorithm)
+	}
+	if !ValidUploadChecksum(m.ChecksumAlgorithm, m.ChecksumType) {
+		return fmt.Errorf("%w: checksum algorithm %q with type %q", ErrInvalidArgument, m.ChecksumAlgorithm, m.ChecksumType)
+	}
+	return nil
+}
+
+// checkPartChecksums compares the checksums a client sent for a part in
+// CompleteMultipartUpload with the part's stored ones (ErrInvalidPart on
+// a difference). With an upload algorithm the part must have been stored
+// with that algorithm's checksum, and the client may name no other. An
+// upload without one ignores values the part was not stored with (clients
+// send the CRC32 that SDKs add to every part by default).
+func checkPartChecksums(algo string, cp CompletePart, p *partRecord) error {
+	for name, v := range cp.Checksums {
+		stored, ok := p.Checksums[name]
+		if ok && stored != v || !ok && algo != "" {
+			return fmt.Errorf("%w: part %d: %s checksum %q does not match the stored one", ErrInvalidPart, cp.Number, name, v)
+		}
+	}
+	if algo != "" && p.Checksums[algo] == "" {
+		return fmt.Errorf("%w: part %d was stored without a %s checksum", ErrInvalidPart, cp.Number, algo)
+	}
+	return nil
+}
+
+// objectChecksum computes the object checksum of type typ from the parts'
+// stored checksums of algo.
+func objectChecksum(algo, typ string, parts []*partRecord) (string, error) {
+	if !ValidUploadChecksum(algo, typ) {
+		return "", fmt.Errorf("%w: checksum algorithm %q with type %q", ErrInvalidArgument, algo, typ)
+	}
+	a := checksumAlgos[algo]
+	composite := a.hash()
+	var crc uint64
+	for i, p := range parts {
+		b, err := base64.StdEncoding.DecodeString(p.Checksums[algo])
+		if err != nil || len(b) != a.size {
+			return "", fmt.Errorf("%w: part %d has a malformed %s checksum", ErrInvalidPart, i+1, algo)
+		}
+		composite.Write(b)
+		if typ == ChecksumFullObject {
+			var v uint64
+			for _, c := range b {
+				v = v<<8 | uint64(c)
+			}
+			crc = crcCombine(a.poly, a.bits, crc, v, p.Size)
+		}
+	}
+	if typ == ChecksumComposite {
+		return fmt.Sprintf("%s-%d", base64.StdEncoding.EncodeToString(composite.Sum(nil)), len(parts)), nil
+	}
+	out := make([]byte, a.size)
+	for i := range out {
+		out[len(out)-1-i] = byte(crc >> (8 * i))
+	}
+	return base64.StdEncoding.EncodeToString(out), nil
+}
+
+// crcCombine returns the CRC of A followed by B from crc1 = CRC(A), crc2 =
+// CRC(B) and len2 = len(B), for a reflected CRC of the given width and
+// polynomial with all-ones initial value and final XOR (CRC-32, CRC-32C,
+// CRC-64/NVME): zlib's crc32_combine, which applies len2 zero bytes to
+// crc1 by repeated squaring of the GF(2) operator of one zero bit.
+func crcCombine(poly uint64, bits int, crc1, crc2 uint64, len2 int64) uint64 {
+	if len2 <= 0 {
+		return crc1
+	}
+	even := make([]uint64, bits) // operator for 2^k zero bits, k even
+	odd := make([]uint64, bits)  // k odd
+	odd[0] = poly                // one zero bit
+	row := uint64(1)
+	for n := 1; n < bits; n++ {
+		odd[n] = row
+		row <<= 1
+	}
+	gf2Square(even, odd) // two zero bits
+	gf2Square(odd, even) // four zero bits
+	for {
+		gf2Square(even, odd) // first pass: one zero byte
+		if len2&1 != 0 {
+			crc1 = gf2Times(even, crc1)
+		}
+		if len2 >>= 1; len2 == 0 {
+			break
+		}
+		gf2Square(odd, even)
+		if len2&1 != 0 {
+			crc1 = gf2Times(odd, crc1)
+		}
+		if len2 >>= 1; len2 == 0 {
+			break
+		}
+	}
+	return crc1 ^ crc2
+}
+
+func gf2Times(mat []uint64, vec uint64) uint64 {
+	var sum uint64
+	for i := 0; vec != 0; i, vec = i+1, vec>>1 {
+		if vec&1 != 0 {
+			sum ^= mat[i]
+		}
+	}
+	return sum
+}
+
+func gf2Square(square, mat []uint64) {
+	for n := range mat {
+		square[n] = gf2Times(mat, mat[n])
+	}
 }

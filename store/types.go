@@ -118,7 +118,24 @@ type ObjectMeta struct {
 	UserMeta           map[string]string
 	Checksums          map[string]string
 	Tags               map[string]string
+	// ChecksumAlgorithm and ChecksumType are set on a multipart upload
+	// created with a checksum algorithm (x-amz-checksum-algorithm, keyed like
+	// Checksums: "sha256") and its type (ChecksumComposite or
+	// ChecksumFullObject): completion stores that algorithm's checksum of
+	// the object. Object versions do not keep them.
+	ChecksumAlgorithm string `json:",omitempty"`
+	ChecksumType      string `json:",omitempty"`
 }
+
+// Checksum types of a multipart upload's object checksum.
+const (
+	// ChecksumComposite: the checksum of the concatenated part checksums,
+	// stored as "<base64>-<parts>".
+	ChecksumComposite = "COMPOSITE"
+	// ChecksumFullObject: the CRC of the whole object, combined from the
+	// part CRCs (CRC32, CRC32C and CRC64NVME only).
+	ChecksumFullObject = "FULL_OBJECT"
+)
 
 // Conditions are the preconditions a write checks atomically with its
 // commit against the current latest version of the key.
@@ -276,6 +293,9 @@ type PartOptions struct {
 type CompletePart struct {
 	Number int
 	ETag   string // as sent, quotes optional
+	// Checksums the client sent for the part, keyed like
+	// ObjectMeta.Checksums; each must equal what the part was stored with.
+	Checksums map[string]string `json:",omitempty"`
 }
 
 // CompleteOptions controls CompleteMultipartUpload.
@@ -283,6 +303,11 @@ type CompleteOptions struct {
 	VersionID string
 	Null      bool
 	Cond      Conditions
+	// Checksums the client expects of the object, keyed like
+	// ObjectMeta.Checksums (composite values end in "-<parts>"): a value
+	// for the upload's algorithm that differs from the one computed is
+	// ErrBadDigest.
+	Checksums map[string]string `json:",omitempty"`
 }
 
 // ListPartsOptions pages ListParts.
