@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/bucketdb/bucketdb/store"
@@ -37,7 +39,7 @@ type taggingResponse struct {
 }
 
 // parseTagging parses and validates a Tagging body with at most max tags
-// (fuzzed).
+// (maxObjectTags or maxBucketTags; fuzzed).
 func parseTagging(b []byte, max int) (map[string]string, error) {
 	var t tagging
 	if err := decodeXML(b, &t); err != nil {
@@ -53,23 +55,40 @@ func parseTagging(b []byte, max int) (map[string]string, error) {
 	return tags, validateTags(tags, max)
 }
 
-// validateTags enforces S3's limits on a tag set.
+// validateTags enforces S3's limits on a tag set of at most max tags
+// (maxObjectTags or maxBucketTags).
 func validateTags(tags map[string]string, max int) error {
 	if len(tags) > max {
+		if max == maxBucketTags {
+			return ErrInvalidTag.WithMessage("Bucket tag count cannot be greater than %d.", max)
+		}
 		return ErrInvalidTag.WithMessage("Object tags cannot be greater than %d.", max)
 	}
 	for k, v := range tags {
 		if !utf8.ValidString(k) || !utf8.ValidString(v) {
 			return ErrInvalidTag.WithMessage("Tags must be valid UTF-8.")
 		}
-		if k == "" || utf8.RuneCountInString(k) > maxTagKeyLen {
+		if k == "" || utf8.RuneCountInString(k) > maxTagKeyLen || !validTagChars(k) {
 			return ErrInvalidTag.WithMessage("The TagKey you have provided is invalid.")
 		}
-		if utf8.RuneCountInString(v) > maxTagValueLen {
+		if utf8.RuneCountInString(v) > maxTagValueLen || !validTagChars(v) {
 			return ErrInvalidTag.WithMessage("The TagValue you have provided is invalid.")
 		}
 	}
 	return nil
+}
+
+// validTagChars reports whether s holds only the characters S3 allows in a
+// tag key or value: letters, digits and spaces (in any script) and
+// + - = . _ : / @ (the pattern ^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$).
+func validTagChars(s string) bool {
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsNumber(r) && !unicode.Is(unicode.Z, r) &&
+			!strings.ContainsRune("_.:/=+-@", r) {
+			return false
+		}
+	}
+	return true
 }
 
 // parseTagHeader parses x-amz-tagging ("k1=v1&k2=v2", URL-encoded).

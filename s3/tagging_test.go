@@ -126,7 +126,11 @@ func TestBucketTagging(t *testing.T) {
 	for i := range 51 {
 		fifty = append(fifty, fmt.Sprintf("k%d", i), "v")
 	}
-	wantError(t, e.do("PUT", "/btags?tagging", []byte(taggingBody(fifty...))), 400, "InvalidTag")
+	rr := e.do("PUT", "/btags?tagging", []byte(taggingBody(fifty...)))
+	wantError(t, rr, 400, "InvalidTag")
+	if !strings.Contains(string(rr.body), "Bucket tag count cannot be greater than 50") {
+		t.Fatalf("51 bucket tags: %s", rr.body)
+	}
 	if rr := e.do("PUT", "/btags?tagging", []byte(taggingBody(fifty[:100]...))); rr.status != 204 {
 		t.Fatalf("50 bucket tags: %d %s", rr.status, rr.body)
 	}
@@ -136,4 +140,26 @@ func TestBucketTagging(t *testing.T) {
 	_, err = e.mc.GetBucketTagging(e.ctx, b)
 	wantMinioError(t, err, "NoSuchTagSet")
 	wantError(t, e.do("GET", "/nobtags?tagging", nil), 404, "NoSuchBucket")
+}
+
+// TestTagCharacters: S3 allows letters, digits and spaces (any script) and
+// + - = . _ : / @ in tag keys and values, and refuses anything else with
+// InvalidTag, in a Tagging body and in x-amz-tagging alike.
+func TestTagCharacters(t *testing.T) {
+	e := newTestServer(t)
+	b := e.bucket("tagchars")
+	e.put(b, "k", "x", minio.PutObjectOptions{})
+	if rr := e.do("PUT", "/tagchars/k?tagging", []byte(taggingBody("a+-=._:/@ Z9", "é 日本 +-=._:/@", "v", ""))); rr.status != 200 {
+		t.Fatalf("allowed characters: %d %s", rr.status, rr.body)
+	}
+	for _, kv := range [][2]string{
+		{"a#b", "v"}, {"k", "x*y"}, {"k", "a,b"}, {"k(1)", "v"}, {"k", "50%"}, {"k", "a\tb"}, {"k!", "v"},
+	} {
+		t.Run(kv[0]+"="+kv[1], func(t *testing.T) {
+			wantError(t, e.do("PUT", "/tagchars/k?tagging", []byte(taggingBody(kv[0], kv[1]))), 400, "InvalidTag")
+			hdr := url.Values{kv[0]: {kv[1]}}.Encode()
+			wantError(t, e.do("PUT", "/tagchars/h", []byte("x"), "x-amz-tagging", hdr), 400, "InvalidTag")
+			wantError(t, e.do("PUT", "/tagchars?tagging", []byte(taggingBody(kv[0], kv[1]))), 400, "InvalidTag")
+		})
+	}
 }
