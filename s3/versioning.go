@@ -16,19 +16,30 @@ type versioningConfiguration struct {
 }
 
 // parseVersioning parses a PutBucketVersioning body: Status must be Enabled
-// or Suspended (fuzzed).
+// or Suspended, MfaDelete (optional) Enabled or Disabled (fuzzed). MFA
+// Delete is not implemented, so MfaDelete Enabled is refused rather than
+// ignored: a client must not believe that deletes need a second factor.
 func parseVersioning(b []byte) (store.Versioning, error) {
 	var vc versioningConfiguration
 	if err := decodeXML(b, &vc); err != nil {
 		return "", err
 	}
+	var v store.Versioning
 	switch vc.Status {
 	case string(store.VersioningEnabled):
-		return store.VersioningEnabled, nil
+		v = store.VersioningEnabled
 	case string(store.VersioningSuspended):
-		return store.VersioningSuspended, nil
+		v = store.VersioningSuspended
+	default:
+		return "", ErrMalformedXML.WithMessage("Versioning Status must be Enabled or Suspended.")
 	}
-	return "", ErrMalformedXML.WithMessage("Versioning Status must be Enabled or Suspended.")
+	switch vc.MfaDelete {
+	case "", "Disabled":
+		return v, nil
+	case "Enabled":
+		return "", ErrNotImplemented.WithMessage("MFA Delete is not supported.")
+	}
+	return "", ErrMalformedXML.WithMessage("MfaDelete must be Enabled or Disabled.")
 }
 
 func (s *Server) putBucketVersioning(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -37,6 +37,19 @@ func TestBucketVersioningConfig(t *testing.T) {
 	} {
 		wantError(t, e.do("PUT", "/vcfg?versioning", []byte(body)), 400, "MalformedXML")
 	}
+	// MfaDelete: Disabled is what every bucket has; Enabled is refused
+	// (MFA Delete is not implemented); anything else is not in the schema.
+	wantError(t, e.do("PUT", "/vcfg?versioning", []byte(
+		`<VersioningConfiguration><Status>Enabled</Status><MfaDelete>Sometimes</MfaDelete></VersioningConfiguration>`)), 400, "MalformedXML")
+	wantError(t, e.do("PUT", "/vcfg?versioning", []byte(
+		`<VersioningConfiguration><Status>Enabled</Status><MfaDelete>Enabled</MfaDelete></VersioningConfiguration>`)), 501, "NotImplemented")
+	if vc, _ = e.mc.GetBucketVersioning(e.ctx, "vcfg"); vc.Status != "Suspended" || vc.MFADelete != "" {
+		t.Fatalf("after refused changes: %+v", vc)
+	}
+	if rr := e.do("PUT", "/vcfg?versioning", []byte(
+		`<VersioningConfiguration><Status>Enabled</Status><MfaDelete>Disabled</MfaDelete></VersioningConfiguration>`)); rr.status != 200 {
+		t.Fatalf("MfaDelete Disabled: %d %s", rr.status, rr.body)
+	}
 	wantError(t, e.do("GET", "/novcfg?versioning", nil), 404, "NoSuchBucket")
 }
 
