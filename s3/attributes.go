@@ -3,7 +3,6 @@ package s3
 import (
 	"encoding/xml"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -49,9 +48,6 @@ type attributePart struct {
 	PartNumber int    `xml:"PartNumber"`
 	Size       int64  `xml:"Size"`
 }
-
-// compositeSum is a checksum of part checksums ("<base64>-<parts>").
-var compositeSum = regexp.MustCompile(`-[0-9]+$`)
 
 func attributeSums(sums map[string]string) (crc32, crc32c, crc64, sha1, sha256 string) {
 	return sums["crc32"], sums["crc32c"], sums["crc64nvme"], sums["sha1"], sums["sha256"]
@@ -104,12 +100,7 @@ func (s *Server) getObjectAttributes(w http.ResponseWriter, r *http.Request, c *
 	if want["Checksum"] && len(info.Checksums) > 0 {
 		var cs attributeChecksum
 		cs.CRC32, cs.CRC32C, cs.CRC64NVME, cs.SHA1, cs.SHA256 = attributeSums(info.Checksums)
-		cs.Type = "FULL_OBJECT"
-		for _, v := range info.Checksums {
-			if compositeSum.MatchString(v) {
-				cs.Type = "COMPOSITE"
-			}
-		}
+		cs.Type = objectChecksumType(info.Checksums)
 		out.Checksum = &cs
 	}
 	if want["ObjectParts"] && len(info.Parts) > 0 {

@@ -17,6 +17,9 @@ import (
 // decoded and verified.
 func newPayload(r *http.Request, accessKey string, signer *chunkSigner, hashed string) (*Payload, error) {
 	cs, err := newHeaderChecksums(r.Header)
+	if completesUpload(r) {
+		cs, err = &checksumSet{}, nil // the headers are the object's (checksum.go)
+	}
 	if err != nil {
 		return nil, err
 	}

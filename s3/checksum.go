@@ -5,9 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"hash"
+	"io"
+	"maps"
 	"net/http"
+	"regexp"
 	"strings"
 
+	"github.com/bucketdb/bucketdb/store"
 	"github.com/klauspost/crc32"
 	"github.com/minio/crc64nvme"
 )
@@ -141,4 +145,174 @@ func (cs *checksumSet) verify() (map[string]string, error) {
 		out[checksumAlgos[i].name] = got
 	}
 	return out, nil
+}
+
+// Multipart uploads with a checksum algorithm (x-amz-checksum-algorithm
+// and x-amz-checksum-type of CreateMultipartUpload). Every part carries a
+// checksum of the upload's algorithm and completion gives the object a
+// checksum computed from them by the object layer: COMPOSITE (the hash of
+// the part checksums, "<base64>-<parts>") or FULL_OBJECT (the CRC of the
+// whole object). S3 User Guide, "Checking object integrity": "Using
+// part-level checksums for multipart uploads".
+
+// compositeSum is a checksum of part checksums ("<base64>-<parts>").
+var compositeSum = regexp.MustCompile(`-[0-9]+$`)
+
+// checksumTypeHeader names the checksum type of an upload or an object.
+const checksumTypeHeader = "x-amz-checksum-type"
+
+// uploadChecksumFromHeaders reads the checksum algorithm (as keyed in
+// ObjectMeta.Checksums) and type of a CreateMultipartUpload, with S3's
+// default type when only the algorithm is given; "", "" for an upload
+// without one.
+func uploadChecksumFromHeaders(h http.Header) (algo, typ string, err error) {
+	a := strings.TrimSpace(h.Get("x-amz-checksum-algorithm"))
+	typ = strings.ToUpper(strings.TrimSpace(h.Get(checksumTypeHeader)))
+	if a == "" {
+		if typ != "" {
+			return "", "", ErrInvalidRequest.WithMessage("The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.")
+		}
+		return "", "", nil
+	}
+	i := checksumAlgoIndex(a)
+	if i < 0 || strings.HasPrefix(strings.ToLower(a), checksumHeaderPrefix) {
+		return "", "", ErrInvalidRequest.WithMessage("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+	}
+	algo = checksumAlgos[i].name
+	switch typ {
+	case "":
+		typ = store.DefaultChecksumType(algo)
+	case store.ChecksumComposite, store.ChecksumFullObject:
+	default:
+		return "", "", ErrInvalidRequest.WithMessage("Value for x-amz-checksum-type header is invalid.")
+	}
+	if !store.ValidUploadChecksum(algo, typ) {
+		return "", "", ErrInvalidRequest.WithMessage("The %s checksum type cannot be used with the %s checksum algorithm.", typ, algo)
+	}
+	return algo, typ, nil
+}
+
+// checksumAlgorithmName is the x-amz-checksum-algorithm / ChecksumAlgorithm
+// value of an algorithm keyed like ObjectMeta.Checksums ("CRC64NVME").
+func checksumAlgorithmName(algo string) string { return strings.ToUpper(algo) }
+
+// objectChecksumType is the x-amz-checksum-type of an object with these
+// checksums: COMPOSITE when a value is a checksum of part checksums
+// ("<base64>-<parts>"), FULL_OBJECT otherwise, "" without checksums.
+func objectChecksumType(sums map[string]string) string {
+	typ := ""
+	for _, name := range checksumNames {
+		v := sums[name]
+		if v == "" {
+			continue
+		}
+		typ = store.ChecksumFullObject
+		if compositeSum.MatchString(v) {
+			return store.ChecksumComposite
+		}
+	}
+	return typ
+}
+
+// setChecksumTypeHeader sets x-amz-checksum-type for an object's checksums.
+func setChecksumTypeHeader(h http.Header, sums map[string]string) {
+	if typ := objectChecksumType(sums); typ != "" {
+		h.Set(checksumTypeHeader, typ)
+	}
+}
+
+// sentChecksums returns the algorithms (indexes in checksumAlgos) whose
+// checksum a request carries: as x-amz-checksum-<algo> headers or
+// announced as trailers by x-amz-trailer.
+func sentChecksums(h http.Header) []int {
+	var out []int
+	var seen [5]bool // by index in checksumAlgos
+	for i, a := range checksumAlgos {
+		if h.Get(checksumHeaderPrefix+a.name) != "" {
+			seen[i] = true
+			out = append(out, i)
+		}
+	}
+	for _, v := range h.Values("X-Amz-Trailer") {
+		for _, name := range strings.Split(v, ",") {
+			if i := checksumAlgoIndex(name); i >= 0 && !seen[i] {
+				seen[i] = true
+				out = append(out, i)
+			}
+		}
+	}
+	return out
+}
+
+// completesUpload reports whether r is a CompleteMultipartUpload (the only
+// POST to an object with uploadId), whose x-amz-checksum-<algo> headers are
+// the object checksum the client expects (completeChecksums), not checksums
+// of the XML body: the payload does not verify them.
+func completesUpload(r *http.Request) bool {
+	return r.Method == http.MethodPost && r.URL.Query().Has("uploadId")
+}
+
+// checksumTypeMismatch is S3's answer to a checksum of another algorithm
+// than the upload's ("null" when there is none).
+func checksumTypeMismatch(want, got string) *APIError {
+	return ErrInvalidRequest.WithMessage("Checksum Type mismatch occurred, expected checksum Type: %s, actual checksum Type: %s", want, got)
+}
+
+// partChecksumPlan decides what UploadPart does about the checksum of an
+// upload with algorithm algo and type typ (both "" for none). A part must
+// carry that algorithm's checksum, in a header or a trailer; a checksum
+// of another algorithm alone is an InvalidRequest, as is none at all for
+// a COMPOSITE upload. A FULL_OBJECT part without one gets it computed
+// here (compute), as S3 does.
+func partChecksumPlan(h http.Header, algo, typ string) (compute int, err error) {
+	if algo == "" {
+		return -1, nil
+	}
+	sent := sentChecksums(h)
+	for _, i := range sent {
+		if checksumAlgos[i].name == algo {
+			return -1, nil
+		}
+	}
+	if len(sent) > 0 {
+		return -1, checksumTypeMismatch(algo, checksumAlgos[sent[0]].name)
+	}
+	if typ != store.ChecksumFullObject {
+		return -1, checksumTypeMismatch(algo, "null")
+	}
+	return checksumAlgoIndex(algo), nil
+}
+
+// summingReader computes one checksum algorithm of the bytes read through
+// it, for a part whose checksum the client did not send.
+type summingReader struct {
+	r    io.Reader
+	name string
+	h    hash.Hash
+}
+
+func newSummingReader(r io.Reader, i int) *summingReader {
+	return &summingReader{r: r, name: checksumAlgos[i].name, h: checksumAlgos[i].new()}
+}
+
+func (sr *summingReader) Read(p []byte) (int, error) {
+	n, err := sr.r.Read(p)
+	sr.h.Write(p[:n])
+	return n, err
+}
+
+// checksums returns, once the body was read, late's checksums with this
+// reader's added: a PartOptions.ChecksumsFunc.
+func (sr *summingReader) checksums(late func() map[string]string) func() map[string]string {
+	return func() map[string]string {
+		var out map[string]string
+		if late != nil {
+			out = maps.Clone(late())
+		}
+		if out == nil {
+			out = make(map[string]string, 1)
+		}
+		out[sr.name] = base64.StdEncoding.EncodeToString(sr.h.Sum(nil))
+		return out
+	}
 }

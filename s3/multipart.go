@@ -1,7 +1,9 @@
 package s3
 
 import (
+	"context"
 	"encoding/xml"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -27,6 +29,39 @@ func checksumFields(m map[string]string) checksumXML {
 	}
 }
 
+// values is the inverse of checksumFields (nil when no value is set).
+func (x checksumXML) values() map[string]string {
+	var m map[string]string
+	for name, v := range map[string]string{
+		"crc32": x.ChecksumCRC32, "crc32c": x.ChecksumCRC32C, "sha1": x.ChecksumSHA1,
+		"sha256": x.ChecksumSHA256, "crc64nvme": x.ChecksumCRC64NVME,
+	} {
+		if v = strings.TrimSpace(v); v != "" {
+			if m == nil {
+				m = make(map[string]string)
+			}
+			m[name] = v
+		}
+	}
+	return m
+}
+
+// uploadInfo reads an upload's record (its metadata, checksum algorithm
+// and type) without its parts.
+func (s *Server) uploadInfo(ctx context.Context, c *call, uploadID string) (store.UploadInfo, error) {
+	res, err := s.backend.ListParts(ctx, c.bucket, c.key, uploadID, store.ListPartsOptions{MaxParts: 0})
+	return res.Upload, err
+}
+
+// setUploadChecksumHeaders sets the x-amz-checksum-algorithm and
+// x-amz-checksum-type of an upload created with an algorithm.
+func setUploadChecksumHeaders(h http.Header, m store.ObjectMeta) {
+	if m.ChecksumAlgorithm != "" {
+		h.Set("x-amz-checksum-algorithm", checksumAlgorithmName(m.ChecksumAlgorithm))
+		h.Set(checksumTypeHeader, m.ChecksumType)
+	}
+}
+
 type initiateMultipartUploadResult struct {
 	XMLName  xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ InitiateMultipartUploadResult"`
 	Bucket   string   `xml:"Bucket"`
@@ -43,13 +78,14 @@ func (s *Server) createMultipartUpload(w http.ResponseWriter, r *http.Request, c
 	if meta.Tags, err = parseTagHeader(r.Header.Get("x-amz-tagging")); err != nil {
 		return err
 	}
+	if meta.ChecksumAlgorithm, meta.ChecksumType, err = uploadChecksumFromHeaders(r.Header); err != nil {
+		return err
+	}
 	up, err := s.backend.CreateMultipartUpload(r.Context(), c.bucket, c.key, meta)
 	if err != nil {
 		return err
 	}
-	if a := r.Header.Get("x-amz-checksum-algorithm"); a != "" {
-		w.Header().Set("x-amz-checksum-algorithm", a)
-	}
+	setUploadChecksumHeaders(w.Header(), up.Meta)
 	return writeXML(w, http.StatusOK, initiateMultipartUploadResult{Bucket: c.bucket, Key: c.key, UploadID: up.UploadID})
 }
 
@@ -85,8 +121,21 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request, c *call) err
 	if err != nil {
 		return err
 	}
-	part, err := s.backend.UploadPart(r.Context(), c.bucket, c.key, uploadID, n, c.body(), size, store.PartOptions{
-		ContentMD5: sum, Checksums: checksumsFromHeaders(r.Header), ChecksumsFunc: c.checksums,
+	up, err := s.uploadInfo(r.Context(), c, uploadID)
+	if err != nil {
+		return err
+	}
+	compute, err := partChecksumPlan(r.Header, up.Meta.ChecksumAlgorithm, up.Meta.ChecksumType)
+	if err != nil {
+		return err
+	}
+	body, late := c.body(), c.checksums
+	if compute >= 0 {
+		sr := newSummingReader(body, compute)
+		body, late = sr, sr.checksums(c.checksums)
+	}
+	part, err := s.backend.UploadPart(r.Context(), c.bucket, c.key, uploadID, n, body, size, store.PartOptions{
+		ContentMD5: sum, Checksums: checksumsFromHeaders(r.Header), ChecksumsFunc: late,
 	})
 	if err != nil {
 		return err
@@ -138,6 +187,10 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, c *call)
 		return err
 	}
 	ctx := r.Context()
+	up, err := s.uploadInfo(ctx, c, uploadID)
+	if err != nil {
+		return err
+	}
 	info, err := s.backend.HeadObject(ctx, src.bucket, src.key, store.GetOptions{VersionID: src.versionID})
 	if err != nil {
 		return copySourceError(err)
@@ -164,7 +217,14 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, c *call)
 	if got.ETag != info.ETag {
 		return ErrConditionalRequestConflict
 	}
-	part, err := s.backend.UploadPart(ctx, c.bucket, c.key, uploadID, n, io.LimitReader(rc, length), length, store.PartOptions{})
+	// An upload with a checksum algorithm gets each copied part's checksum.
+	var body io.Reader = io.LimitReader(rc, length)
+	var opts store.PartOptions
+	if algo := up.Meta.ChecksumAlgorithm; algo != "" {
+		sr := newSummingReader(body, checksumAlgoIndex(algo))
+		body, opts.ChecksumsFunc = sr, sr.checksums(nil)
+	}
+	part, err := s.backend.UploadPart(ctx, c.bucket, c.key, uploadID, n, body, length, opts)
 	if err != nil {
 		return err
 	}
@@ -203,7 +263,7 @@ func parseCompleteMultipart(b []byte) ([]store.CompletePart, error) {
 		if trimETag(p.ETag) == "" {
 			return nil, ErrInvalidPart.WithMessage("Part %d has no ETag.", p.PartNumber)
 		}
-		parts = append(parts, store.CompletePart{Number: p.PartNumber, ETag: trimETag(p.ETag)})
+		parts = append(parts, store.CompletePart{Number: p.PartNumber, ETag: trimETag(p.ETag), Checksums: p.values()})
 	}
 	return parts, nil
 }
@@ -215,6 +275,51 @@ type completeMultipartUploadResult struct {
 	Key      string   `xml:"Key"`
 	ETag     string   `xml:"ETag"`
 	checksumXML
+	ChecksumType string `xml:"ChecksumType,omitempty"`
+}
+
+// completeChecksums checks a CompleteMultipartUpload of an upload created
+// with a checksum algorithm against what S3 requires, and returns the
+// object checksum the request asserts (x-amz-checksum-<algo>), for the
+// object layer to compare with the one it computes. The part numbers
+// start at 1 and have no gaps; each part of a COMPOSITE upload lists its
+// checksum of the upload's algorithm (the object layer compares it with the
+// stored one); the type and the object checksum, when sent, are of the
+// upload's. An upload without an algorithm takes the request as before.
+func completeChecksums(h http.Header, m store.ObjectMeta, parts []store.CompletePart) (map[string]string, error) {
+	algo, typ := m.ChecksumAlgorithm, m.ChecksumType
+	if algo == "" {
+		return nil, nil
+	}
+	if t := strings.ToUpper(strings.TrimSpace(h.Get(checksumTypeHeader))); t != "" && t != typ {
+		return nil, ErrBadDigest.WithMessage("The upload was created using the %s checksum mode. The complete request must use the same checksum mode.", typ)
+	}
+	var expect map[string]string
+	for _, a := range checksumAlgos {
+		v := strings.TrimSpace(h.Get(checksumHeaderPrefix + a.name))
+		switch {
+		case v == "":
+		case a.name != algo:
+			return nil, checksumTypeMismatch(algo, a.name)
+		default:
+			expect = map[string]string{algo: v}
+		}
+	}
+	for i, p := range parts {
+		if p.Number != i+1 {
+			return nil, ErrInvalidPartOrder.WithMessage("The parts of an upload with a checksum algorithm are numbered from 1 without gaps; part %d is at position %d.", p.Number, i+1)
+		}
+		if p.Checksums[algo] != "" || typ != store.ChecksumComposite {
+			continue
+		}
+		for _, name := range checksumNames {
+			if p.Checksums[name] != "" {
+				return nil, ErrBadDigest.WithMessage("The %s you specified for part %d did not match what we received.", name, p.Number)
+			}
+		}
+		return nil, ErrInvalidRequest.WithMessage("The upload was created using a %s checksum. The complete request must include the checksum for each part. It was missing for part %d in the request.", algo, p.Number)
+	}
+	return expect, nil
 }
 
 func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -231,7 +336,19 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	info, err := s.backend.CompleteMultipartUpload(r.Context(), c.bucket, c.key, uploadID, parts, store.CompleteOptions{Cond: cond})
+	up, err := s.uploadInfo(r.Context(), c, uploadID)
+	if err != nil {
+		return err
+	}
+	expect, err := completeChecksums(r.Header, up.Meta, parts)
+	if err != nil {
+		return err
+	}
+	info, err := s.backend.CompleteMultipartUpload(r.Context(), c.bucket, c.key, uploadID, parts, store.CompleteOptions{Cond: cond, Checksums: expect})
+	if errors.Is(err, store.ErrBadDigest) && len(expect) > 0 {
+		// Only the asserted object checksum can differ here.
+		return ErrBadDigest.WithMessage("The %s you specified did not match the calculated checksum.", checksumAlgorithmName(up.Meta.ChecksumAlgorithm))
+	}
 	if err != nil {
 		return err
 	}
@@ -243,7 +360,7 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 	loc := (&url.URL{Scheme: scheme, Host: r.Host, Path: "/" + c.bucket + "/" + c.key}).String()
 	return writeXML(w, http.StatusOK, completeMultipartUploadResult{
 		Location: loc, Bucket: c.bucket, Key: c.key, ETag: quoteETag(info.ETag),
-		checksumXML: checksumFields(info.Checksums),
+		checksumXML: checksumFields(info.Checksums), ChecksumType: objectChecksumType(info.Checksums),
 	})
 }
 
@@ -276,6 +393,8 @@ type listPartsResult struct {
 	MaxParts             int       `xml:"MaxParts"`
 	IsTruncated          bool      `xml:"IsTruncated"`
 	Parts                []partXML `xml:"Part"`
+	ChecksumAlgorithm    string    `xml:"ChecksumAlgorithm,omitempty"`
+	ChecksumType         string    `xml:"ChecksumType,omitempty"`
 }
 
 // intParam reads a non-negative integer query parameter (def when absent).
@@ -317,6 +436,9 @@ func (s *Server) listParts(w http.ResponseWriter, r *http.Request, c *call) erro
 		StorageClass: "STANDARD", PartNumberMarker: marker, NextPartNumberMarker: res.NextPartNumberMarker,
 		MaxParts: maxParts, IsTruncated: res.IsTruncated,
 	}
+	if a := res.Upload.Meta.ChecksumAlgorithm; a != "" {
+		out.ChecksumAlgorithm, out.ChecksumType = checksumAlgorithmName(a), res.Upload.Meta.ChecksumType
+	}
 	for _, p := range res.Parts {
 		out.Parts = append(out.Parts, partXML{
 			PartNumber: p.Number, LastModified: iso8601(p.ModTime), ETag: quoteETag(p.ETag),
@@ -336,6 +458,9 @@ type uploadXML struct {
 	Owner        owner  `xml:"Owner"`
 	StorageClass string `xml:"StorageClass"`
 	Initiated    string `xml:"Initiated"`
+	// ChecksumAlgorithm and ChecksumType of an upload created with one.
+	ChecksumAlgorithm string `xml:"ChecksumAlgorithm,omitempty"`
+	ChecksumType      string `xml:"ChecksumType,omitempty"`
 }
 
 type listMultipartUploadsResult struct {
@@ -387,10 +512,14 @@ func (s *Server) listMultipartUploads(w http.ResponseWriter, r *http.Request, c 
 		out.NextKeyMarker, out.NextUploadIDMarker = lq.enc(res.NextKeyMarker), res.NextUploadIDMarker
 	}
 	for _, u := range res.Uploads {
-		out.Uploads = append(out.Uploads, uploadXML{
+		ux := uploadXML{
 			Key: lq.enc(u.Key), UploadID: u.UploadID, Initiator: own, Owner: own,
 			StorageClass: "STANDARD", Initiated: iso8601(u.Initiated),
-		})
+		}
+		if a := u.Meta.ChecksumAlgorithm; a != "" {
+			ux.ChecksumAlgorithm, ux.ChecksumType = checksumAlgorithmName(a), u.Meta.ChecksumType
+		}
+		out.Uploads = append(out.Uploads, ux)
 	}
 	return writeXML(w, http.StatusOK, out)
 }

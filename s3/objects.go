@@ -365,6 +365,7 @@ func (s *Server) serveOnce(w http.ResponseWriter, r *http.Request, c *call, req 
 			sums = info.Parts[req.partNumber-1].Checksums
 		}
 		setChecksumHeaders(h, sums)
+		setChecksumTypeHeader(h, info.Checksums)
 	}
 	applyResponseOverrides(h, r)
 	h.Set("Content-Length", strconv.FormatInt(length, 10))
@@ -475,6 +476,7 @@ func setObjectHeaders(h http.Header, info store.ObjectInfo, checksums bool) {
 	}
 	if checksums {
 		setChecksumHeaders(h, info.Checksums)
+		setChecksumTypeHeader(h, info.Checksums)
 	}
 }
 
