@@ -62,10 +62,22 @@ const (
 	MaxNewer       = 100 // NewerNoncurrentVersions
 )
 
-// Configuration is the S3 LifecycleConfiguration document.
+// Namespace is the XML namespace of S3's documents.
+const Namespace = "http://s3.amazonaws.com/doc/2006-03-01/"
+
+// Configuration is the S3 LifecycleConfiguration document. It is read with
+// or without S3's namespace and always written in it (MarshalXML).
 type Configuration struct {
 	XMLName xml.Name `xml:"LifecycleConfiguration"`
 	Rules   []Rule   `xml:"Rule"`
+}
+
+// MarshalXML writes the document in S3's namespace, as S3 answers
+// GetBucketLifecycleConfiguration. (The XMLName tag names no namespace so
+// that documents without one parse; a tag wins over the field's value.)
+func (c Configuration) MarshalXML(e *xml.Encoder, _ xml.StartElement) error {
+	type plain Configuration // without this method
+	return e.EncodeElement(plain(c), xml.StartElement{Name: xml.Name{Space: Namespace, Local: "LifecycleConfiguration"}})
 }
 
 // Rule is one lifecycle rule.

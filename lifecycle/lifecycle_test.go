@@ -1,7 +1,9 @@
 package lifecycle
 
 import (
+	"encoding/xml"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -116,5 +118,25 @@ func TestCutoffs(t *testing.T) {
 	}
 	if !Due(now.Add(-6*time.Second), now, 3, day) || Due(now.Add(-5*time.Second), now, 3, day) {
 		t.Error("Due boundary")
+	}
+}
+
+// TestMarshalNamespace: a configuration read without S3's namespace is
+// written in it, and what is written parses back.
+func TestMarshalNamespace(t *testing.T) {
+	lc, err := Parse(rule(`<ID>r</ID><Status>Enabled</Status><Filter><Prefix>p/</Prefix></Filter><Expiration><Days>1</Days></Expiration>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := xml.Marshal(lc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `<LifecycleConfiguration xmlns="` + Namespace + `"><Rule><ID>r</ID>`; !strings.HasPrefix(string(b), want) {
+		t.Fatalf("marshalled %s, want it to start with %s", b, want)
+	}
+	back, err := Parse(b)
+	if err != nil || len(back.Rules) != 1 || back.Rules[0].KeyPrefix() != "p/" {
+		t.Fatalf("parse back %s: %+v %v", b, back, err)
 	}
 }
