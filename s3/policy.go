@@ -24,9 +24,12 @@ import (
 // with one always does, so a condition can only make access narrower.
 
 type bucketPolicy struct {
-	Version   string     `json:"Version"`
+	Version   *string    `json:"Version"` // nil: the default, 2008-10-17
 	Statement statements `json:"Statement"`
 }
+
+// policyVersions are the policy language versions IAM knows.
+var policyVersions = map[string]bool{"2012-10-17": true, "2008-10-17": true}
 
 type policyStatement struct {
 	Sid          string          `json:"Sid"`
@@ -69,6 +72,9 @@ func parseBucketPolicy(doc []byte, bucket string) (*bucketPolicy, error) {
 	var p bucketPolicy
 	if err := json.Unmarshal(doc, &p); err != nil {
 		return nil, ErrMalformedPolicy.WithMessage("Policies must be valid JSON: %v.", err)
+	}
+	if p.Version != nil && !policyVersions[*p.Version] {
+		return nil, ErrMalformedPolicy.WithMessage("Invalid policy version %q: it must be 2012-10-17 or 2008-10-17.", truncateString(*p.Version, 32))
 	}
 	if len(p.Statement) == 0 {
 		return nil, ErrMalformedPolicy.WithMessage("Missing required field Statement.")

@@ -67,12 +67,20 @@ func TestBucketPolicyValidation(t *testing.T) {
 		`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::other/*"}]}`,
 		`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"ec2:RunInstances","Resource":"arn:aws:s3:::val/*"}]}`,
 		`{"Statement":[{"Effect":"Allow","Principal":"*","Action":7,"Resource":"arn:aws:s3:::val/*"}]}`,
+		`{"Version":"2099-01-01","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::val/*"}]}`,
+		`{"Version":"","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::val/*"}]}`,
 	} {
 		wantError(t, e.do("PUT", "/val?policy", []byte(doc)), 400, "MalformedPolicy")
 	}
 	ok := `{"Statement":{"Effect":"Allow","Principal":"*","Action":"s3:Get*","Resource":"arn:aws:s3:::va?/*"}}`
 	if rr := e.do("PUT", "/val?policy", []byte(ok)); rr.status != 204 {
 		t.Fatalf("single-statement policy: %d %s", rr.status, rr.body)
+	}
+	for _, v := range []string{"2012-10-17", "2008-10-17"} {
+		doc := `{"Version":"` + v + `","Statement":{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::val/*"}}`
+		if rr := e.do("PUT", "/val?policy", []byte(doc)); rr.status != 204 {
+			t.Fatalf("policy version %s: %d %s", v, rr.status, rr.body)
+		}
 	}
 }
 
