@@ -137,6 +137,7 @@ func (s *Server) headBucket(w http.ResponseWriter, r *http.Request, c *call) err
 		return err
 	}
 	w.Header().Set("x-amz-bucket-region", s.cfg.Region)
+	w.Header().Set("x-amz-access-point-alias", "false") // a bucket is addressed by its name
 	w.WriteHeader(http.StatusOK)
 	return nil
 }

@@ -97,7 +97,8 @@ func TestCreateBucketConfiguration(t *testing.T) {
 	wantError(t, e.do("PUT", "/badcfg", []byte(`<CreateBucketConfiguration><LocationConstraint>`)), 400, "MalformedXML")
 	wantError(t, e.do("PUT", "/othercfg", []byte(`<CreateBucketConfiguration><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>`)), 400, "InvalidLocationConstraint")
 	wantError(t, e.do("PUT", "/10.0.0.1", nil), 400, "InvalidBucketName")
-	if rr := e.do("HEAD", "/withcfg", nil); rr.status != 200 || rr.header.Get("x-amz-bucket-region") != "us-east-1" {
+	if rr := e.do("HEAD", "/withcfg", nil); rr.status != 200 || rr.header.Get("x-amz-bucket-region") != "us-east-1" ||
+		rr.header.Get("x-amz-access-point-alias") != "false" {
 		t.Fatalf("HeadBucket: %d %v", rr.status, rr.header)
 	}
 	if rr := e.do("HEAD", "/nope", nil); rr.status != 404 || len(rr.body) != 0 {
