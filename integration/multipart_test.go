@@ -3,9 +3,12 @@ package integration
 import (
 	"bytes"
 	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
+	"hash"
 	"hash/crc32"
 	"io"
 	"net/http"
@@ -17,6 +20,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/minio/minio-go/v7"
 )
 
@@ -610,4 +616,140 @@ func testPartNumberGet(t *testing.T, tg *target) {
 	if (r.Status != http.StatusOK && r.Status != http.StatusPartialContent) || string(r.Body) != "one part" {
 		t.Errorf("partNumber=1 of a single-part object: %d %q", r.Status, r.Body)
 	}
+}
+
+// TestMultipartChecksum uploads in parts through the AWS SDK for Go v2 with
+// a checksum algorithm (SHA256 and CRC32), on one node and on a three-node
+// cluster (each request through another node), and checks the object's
+// COMPOSITE checksum, computed here from the parts, in the Complete
+// response, HEAD with checksum mode and GetObjectAttributes, on every node.
+func TestMultipartChecksum(t *testing.T) {
+	t.Parallel()
+	t.Run("single", func(t *testing.T) {
+		t.Parallel()
+		multipartChecksumScenario(t, []*Server{startServer(t)})
+	})
+	t.Run("cluster", func(t *testing.T) {
+		t.Parallel()
+		multipartChecksumScenario(t, startCluster(t, 3))
+	})
+}
+
+// compositeChecksum is S3's COMPOSITE checksum: the algorithm's hash of the
+// concatenated part digests, base64, then "-<parts>".
+func compositeChecksum(newHash func() hash.Hash, parts ...[]byte) string {
+	all := newHash()
+	for _, p := range parts {
+		h := newHash()
+		h.Write(p)
+		all.Write(h.Sum(nil))
+	}
+	return fmt.Sprintf("%s-%d", base64.StdEncoding.EncodeToString(all.Sum(nil)), len(parts))
+}
+
+func multipartChecksumScenario(t *testing.T, nodes []*Server) {
+	ctx := ctxT(t)
+	clients := make([]*s3.Client, len(nodes))
+	for i, n := range nodes {
+		clients[i] = sdkClient(t, n, n.URL, nil)
+	}
+	// node(i) is the client of the i-th request: a different node each time.
+	node := func(i int) *s3.Client { return clients[i%len(clients)] }
+	b := aws.String(bucketName(t.Name()))
+	if _, err := node(0).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b}); err != nil {
+		t.Fatal(err)
+	}
+	// The server's smallest part is 5 MiB, except the last.
+	parts := [][]byte{randomBytes(5 * mib), randomBytes(1000)}
+	for _, tc := range []struct {
+		algo    types.ChecksumAlgorithm
+		newHash func() hash.Hash
+		pick    func(sha256, crc32 *string) *string
+	}{
+		{types.ChecksumAlgorithmSha256, sha256.New, func(s, _ *string) *string { return s }},
+		{types.ChecksumAlgorithmCrc32, func() hash.Hash { return crc32.NewIEEE() }, func(_, c *string) *string { return c }},
+	} {
+		t.Run(string(tc.algo), func(t *testing.T) {
+			key := aws.String("obj-" + strings.ToLower(string(tc.algo)))
+			want := compositeChecksum(tc.newHash, parts...)
+			up, err := node(0).CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: b, Key: key, ChecksumAlgorithm: tc.algo})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if up.ChecksumAlgorithm != tc.algo || up.ChecksumType != types.ChecksumTypeComposite {
+				t.Fatalf("CreateMultipartUpload: algorithm %q type %q", up.ChecksumAlgorithm, up.ChecksumType)
+			}
+			var done []types.CompletedPart
+			for i, p := range parts {
+				n := aws.Int32(int32(i + 1))
+				out, err := node(i+1).UploadPart(ctx, &s3.UploadPartInput{Bucket: b, Key: key, UploadId: up.UploadId,
+					PartNumber: n, Body: bytes.NewReader(p), ChecksumAlgorithm: tc.algo})
+				if err != nil {
+					t.Fatalf("UploadPart %d: %v", i+1, err)
+				}
+				done = append(done, types.CompletedPart{PartNumber: n, ETag: out.ETag,
+					ChecksumSHA256: out.ChecksumSHA256, ChecksumCRC32: out.ChecksumCRC32})
+			}
+			// A part without the upload's checksum is refused, as S3 does.
+			_, err = node(0).UploadPart(ctx, &s3.UploadPartInput{Bucket: b, Key: key, UploadId: up.UploadId,
+				PartNumber: aws.Int32(3), Body: bytes.NewReader([]byte("x")), ChecksumAlgorithm: other(tc.algo)})
+			if sdkCode(err) != "InvalidRequest" {
+				t.Fatalf("UploadPart with another algorithm: %v, want InvalidRequest", err)
+			}
+			lp, err := node(1).ListParts(ctx, &s3.ListPartsInput{Bucket: b, Key: key, UploadId: up.UploadId})
+			if err != nil || lp.ChecksumAlgorithm != tc.algo || len(lp.Parts) != len(parts) {
+				t.Fatalf("ListParts: algorithm %q, %d parts, %v", lp.ChecksumAlgorithm, len(lp.Parts), err)
+			}
+			cm, err := node(2).CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: b, Key: key,
+				UploadId: up.UploadId, MultipartUpload: &types.CompletedMultipartUpload{Parts: done}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := aws.ToString(tc.pick(cm.ChecksumSHA256, cm.ChecksumCRC32)); got != want || cm.ChecksumType != types.ChecksumTypeComposite {
+				t.Fatalf("Complete: checksum %q type %q, want %q COMPOSITE", got, cm.ChecksumType, want)
+			}
+			for i := range clients {
+				head, err := node(i).HeadObject(ctx, &s3.HeadObjectInput{Bucket: b, Key: key, ChecksumMode: types.ChecksumModeEnabled})
+				if err != nil {
+					t.Fatalf("HEAD through node %d: %v", i, err)
+				}
+				if got := aws.ToString(tc.pick(head.ChecksumSHA256, head.ChecksumCRC32)); got != want || head.ChecksumType != types.ChecksumTypeComposite {
+					t.Errorf("HEAD through node %d: checksum %q type %q, want %q COMPOSITE", i, got, head.ChecksumType, want)
+				}
+				attrs, err := node(i+1).GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: b, Key: key,
+					ObjectAttributes: []types.ObjectAttributes{types.ObjectAttributesChecksum, types.ObjectAttributesObjectParts}})
+				if err != nil || attrs.Checksum == nil || attrs.ObjectParts == nil {
+					t.Fatalf("GetObjectAttributes through node %d: %+v, %v", i+1, attrs, err)
+				}
+				if got := aws.ToString(tc.pick(attrs.Checksum.ChecksumSHA256, attrs.Checksum.ChecksumCRC32)); got != want ||
+					attrs.Checksum.ChecksumType != types.ChecksumTypeComposite {
+					t.Errorf("GetObjectAttributes through node %d: checksum %q type %q, want %q COMPOSITE", i+1, got, attrs.Checksum.ChecksumType, want)
+				}
+				for j, p := range attrs.ObjectParts.Parts {
+					h := tc.newHash()
+					h.Write(parts[j])
+					if got, want := aws.ToString(tc.pick(p.ChecksumSHA256, p.ChecksumCRC32)), base64.StdEncoding.EncodeToString(h.Sum(nil)); got != want {
+						t.Errorf("GetObjectAttributes part %d: checksum %q, want %q", j+1, got, want)
+					}
+				}
+			}
+			get, err := node(1).GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: key, ChecksumMode: types.ChecksumModeEnabled})
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(get.Body)
+			get.Body.Close()
+			if err != nil || !bytes.Equal(body, bytes.Join(parts, nil)) || aws.ToString(tc.pick(get.ChecksumSHA256, get.ChecksumCRC32)) != want {
+				t.Fatalf("GET: %d bytes, checksum %q, %v", len(body), aws.ToString(tc.pick(get.ChecksumSHA256, get.ChecksumCRC32)), err)
+			}
+		})
+	}
+}
+
+// other is a checksum algorithm that is not a.
+func other(a types.ChecksumAlgorithm) types.ChecksumAlgorithm {
+	if a == types.ChecksumAlgorithmCrc32c {
+		return types.ChecksumAlgorithmSha1
+	}
+	return types.ChecksumAlgorithmCrc32c
 }
