@@ -291,20 +291,21 @@ type policyStatus struct {
 }
 
 // getBucketPolicyStatus says whether the bucket's policy opens anything to
-// everyone.
+// everyone; without a policy it is NoSuchBucketPolicy, as in S3.
 func (s *Server) getBucketPolicyStatus(w http.ResponseWriter, r *http.Request, c *call) error {
 	if _, err := s.backend.GetBucket(r.Context(), c.bucket); err != nil {
 		return err
 	}
-	var st policyStatus
 	doc, err := s.backend.GetBucketConfig(r.Context(), c.bucket, policyConfigKind)
-	switch {
-	case err == nil:
-		if p, err := parseBucketPolicy(doc, c.bucket); err == nil {
-			st.IsPublic = p.isPublic()
-		}
-	case !errors.Is(err, store.ErrNoSuchConfig):
+	if errors.Is(err, store.ErrNoSuchConfig) {
+		return ErrNoSuchBucketPolicy
+	}
+	if err != nil {
 		return err
+	}
+	var st policyStatus
+	if p, err := parseBucketPolicy(doc, c.bucket); err == nil {
+		st.IsPublic = p.isPublic()
 	}
 	return writeXML(w, http.StatusOK, st)
 }

@@ -50,9 +50,8 @@ func TestBucketPolicyAnonymous(t *testing.T) {
 		t.Fatalf("delete policy: %d", rr.status)
 	}
 	wantError(t, anonGet("/pub/public/a.txt"), 403, "AccessDenied")
-	if rr := e.do("GET", "/pub?policyStatus", nil); !bytes.Contains(rr.body, []byte("<IsPublic>false</IsPublic>")) {
-		t.Fatalf("policy status without a policy: %s", rr.body)
-	}
+	wantError(t, e.do("GET", "/pub?policyStatus", nil), 404, "NoSuchBucketPolicy")
+	wantError(t, e.do("GET", "/nopub?policyStatus", nil), 404, "NoSuchBucket")
 }
 
 func TestBucketPolicyValidation(t *testing.T) {
