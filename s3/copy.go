@@ -168,9 +168,9 @@ func copyPutOptions(h http.Header, src store.ObjectInfo, replaceMeta, replaceTag
 			ContentLanguage: src.ContentLanguage, Expires: src.Expires, UserMeta: src.UserMeta,
 		}
 	}
-	// A whole-object checksum stays true for the same bytes; a multipart
-	// source's checksum is composite and does not carry over.
-	if len(src.Parts) == 0 && len(src.Checksums) > 0 {
+	// A whole-object checksum (a multipart source's FULL_OBJECT CRC too)
+	// stays true for the same bytes; a composite one does not carry over.
+	if objectChecksumType(src.Checksums) == store.ChecksumFullObject {
 		meta.Checksums = src.Checksums
 	}
 	if replaceTags {

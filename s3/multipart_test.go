@@ -520,6 +520,14 @@ func TestMultipartFullObjectChecksum(t *testing.T) {
 	if head.header.Get("x-amz-checksum-crc32") != want || head.header.Get("x-amz-checksum-type") != "FULL_OBJECT" {
 		t.Fatalf("HEAD with checksum mode: %v", head.header)
 	}
+	// The CRC of the whole object stays true for a copy.
+	if rr := e.do("PUT", "/"+b+"/copy", nil, "x-amz-copy-source", "/"+b+"/k"); rr.status != 200 {
+		t.Fatalf("CopyObject: %d %s", rr.status, rr.body)
+	}
+	head = e.do("HEAD", "/"+b+"/copy", nil, "x-amz-checksum-mode", "ENABLED")
+	if head.header.Get("x-amz-checksum-crc32") != want || head.header.Get("x-amz-checksum-type") != "FULL_OBJECT" {
+		t.Fatalf("HEAD of the copy with checksum mode: %v", head.header)
+	}
 }
 
 // UploadPartCopy into an upload with an algorithm gives the part its
