@@ -619,10 +619,11 @@ func testPartNumberGet(t *testing.T, tg *target) {
 }
 
 // TestMultipartChecksum uploads in parts through the AWS SDK for Go v2 with
-// a checksum algorithm (SHA256 and CRC32), on one node and on a three-node
-// cluster (each request through another node), and checks the object's
-// COMPOSITE checksum, computed here from the parts, in the Complete
-// response, HEAD with checksum mode and GetObjectAttributes, on every node.
+// a checksum algorithm (SHA256 and CRC32 COMPOSITE, CRC32C FULL_OBJECT), on
+// one node and on a three-node cluster (each request through another node),
+// and checks the object's checksum, computed here from the parts, in the
+// Complete response, HEAD and GET with checksum mode and
+// GetObjectAttributes, on every node.
 func TestMultipartChecksum(t *testing.T) {
 	t.Parallel()
 	t.Run("single", func(t *testing.T) {
@@ -661,22 +662,31 @@ func multipartChecksumScenario(t *testing.T, nodes []*Server) {
 	}
 	// The server's smallest part is 5 MiB, except the last.
 	parts := [][]byte{randomBytes(5 * mib), randomBytes(1000)}
+	castagnoli := crc32.MakeTable(crc32.Castagnoli)
 	for _, tc := range []struct {
 		algo    types.ChecksumAlgorithm
+		typ     types.ChecksumType
 		newHash func() hash.Hash
-		pick    func(sha256, crc32 *string) *string
+		pick    func(sha256, crc32, crc32c *string) *string
 	}{
-		{types.ChecksumAlgorithmSha256, sha256.New, func(s, _ *string) *string { return s }},
-		{types.ChecksumAlgorithmCrc32, func() hash.Hash { return crc32.NewIEEE() }, func(_, c *string) *string { return c }},
+		{types.ChecksumAlgorithmSha256, types.ChecksumTypeComposite, sha256.New, func(s, _, _ *string) *string { return s }},
+		{types.ChecksumAlgorithmCrc32, types.ChecksumTypeComposite, func() hash.Hash { return crc32.NewIEEE() }, func(_, c, _ *string) *string { return c }},
+		{types.ChecksumAlgorithmCrc32c, types.ChecksumTypeFullObject, func() hash.Hash { return crc32.New(castagnoli) }, func(_, _, c *string) *string { return c }},
 	} {
-		t.Run(string(tc.algo), func(t *testing.T) {
+		t.Run(string(tc.algo)+"/"+string(tc.typ), func(t *testing.T) {
 			key := aws.String("obj-" + strings.ToLower(string(tc.algo)))
 			want := compositeChecksum(tc.newHash, parts...)
-			up, err := node(0).CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: b, Key: key, ChecksumAlgorithm: tc.algo})
+			if tc.typ == types.ChecksumTypeFullObject {
+				h := tc.newHash()
+				h.Write(bytes.Join(parts, nil))
+				want = base64.StdEncoding.EncodeToString(h.Sum(nil))
+			}
+			up, err := node(0).CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: b, Key: key,
+				ChecksumAlgorithm: tc.algo, ChecksumType: tc.typ})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if up.ChecksumAlgorithm != tc.algo || up.ChecksumType != types.ChecksumTypeComposite {
+			if up.ChecksumAlgorithm != tc.algo || up.ChecksumType != tc.typ {
 				t.Fatalf("CreateMultipartUpload: algorithm %q type %q", up.ChecksumAlgorithm, up.ChecksumType)
 			}
 			var done []types.CompletedPart
@@ -688,7 +698,7 @@ func multipartChecksumScenario(t *testing.T, nodes []*Server) {
 					t.Fatalf("UploadPart %d: %v", i+1, err)
 				}
 				done = append(done, types.CompletedPart{PartNumber: n, ETag: out.ETag,
-					ChecksumSHA256: out.ChecksumSHA256, ChecksumCRC32: out.ChecksumCRC32})
+					ChecksumSHA256: out.ChecksumSHA256, ChecksumCRC32: out.ChecksumCRC32, ChecksumCRC32C: out.ChecksumCRC32C})
 			}
 			// A part without the upload's checksum is refused, as S3 does.
 			_, err = node(0).UploadPart(ctx, &s3.UploadPartInput{Bucket: b, Key: key, UploadId: up.UploadId,
@@ -701,34 +711,34 @@ func multipartChecksumScenario(t *testing.T, nodes []*Server) {
 				t.Fatalf("ListParts: algorithm %q, %d parts, %v", lp.ChecksumAlgorithm, len(lp.Parts), err)
 			}
 			cm, err := node(2).CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: b, Key: key,
-				UploadId: up.UploadId, MultipartUpload: &types.CompletedMultipartUpload{Parts: done}})
+				UploadId: up.UploadId, MultipartUpload: &types.CompletedMultipartUpload{Parts: done}, ChecksumType: tc.typ})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := aws.ToString(tc.pick(cm.ChecksumSHA256, cm.ChecksumCRC32)); got != want || cm.ChecksumType != types.ChecksumTypeComposite {
-				t.Fatalf("Complete: checksum %q type %q, want %q COMPOSITE", got, cm.ChecksumType, want)
+			if got := aws.ToString(tc.pick(cm.ChecksumSHA256, cm.ChecksumCRC32, cm.ChecksumCRC32C)); got != want || cm.ChecksumType != tc.typ {
+				t.Fatalf("Complete: checksum %q type %q, want %q %s", got, cm.ChecksumType, want, tc.typ)
 			}
 			for i := range clients {
 				head, err := node(i).HeadObject(ctx, &s3.HeadObjectInput{Bucket: b, Key: key, ChecksumMode: types.ChecksumModeEnabled})
 				if err != nil {
 					t.Fatalf("HEAD through node %d: %v", i, err)
 				}
-				if got := aws.ToString(tc.pick(head.ChecksumSHA256, head.ChecksumCRC32)); got != want || head.ChecksumType != types.ChecksumTypeComposite {
-					t.Errorf("HEAD through node %d: checksum %q type %q, want %q COMPOSITE", i, got, head.ChecksumType, want)
+				if got := aws.ToString(tc.pick(head.ChecksumSHA256, head.ChecksumCRC32, head.ChecksumCRC32C)); got != want || head.ChecksumType != tc.typ {
+					t.Errorf("HEAD through node %d: checksum %q type %q, want %q %s", i, got, head.ChecksumType, want, tc.typ)
 				}
 				attrs, err := node(i+1).GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: b, Key: key,
 					ObjectAttributes: []types.ObjectAttributes{types.ObjectAttributesChecksum, types.ObjectAttributesObjectParts}})
 				if err != nil || attrs.Checksum == nil || attrs.ObjectParts == nil {
 					t.Fatalf("GetObjectAttributes through node %d: %+v, %v", i+1, attrs, err)
 				}
-				if got := aws.ToString(tc.pick(attrs.Checksum.ChecksumSHA256, attrs.Checksum.ChecksumCRC32)); got != want ||
-					attrs.Checksum.ChecksumType != types.ChecksumTypeComposite {
-					t.Errorf("GetObjectAttributes through node %d: checksum %q type %q, want %q COMPOSITE", i+1, got, attrs.Checksum.ChecksumType, want)
+				if got := aws.ToString(tc.pick(attrs.Checksum.ChecksumSHA256, attrs.Checksum.ChecksumCRC32, attrs.Checksum.ChecksumCRC32C)); got != want ||
+					attrs.Checksum.ChecksumType != tc.typ {
+					t.Errorf("GetObjectAttributes through node %d: checksum %q type %q, want %q %s", i+1, got, attrs.Checksum.ChecksumType, want, tc.typ)
 				}
 				for j, p := range attrs.ObjectParts.Parts {
 					h := tc.newHash()
 					h.Write(parts[j])
-					if got, want := aws.ToString(tc.pick(p.ChecksumSHA256, p.ChecksumCRC32)), base64.StdEncoding.EncodeToString(h.Sum(nil)); got != want {
+					if got, want := aws.ToString(tc.pick(p.ChecksumSHA256, p.ChecksumCRC32, p.ChecksumCRC32C)), base64.StdEncoding.EncodeToString(h.Sum(nil)); got != want {
 						t.Errorf("GetObjectAttributes part %d: checksum %q, want %q", j+1, got, want)
 					}
 				}
@@ -739,8 +749,8 @@ func multipartChecksumScenario(t *testing.T, nodes []*Server) {
 			}
 			body, err := io.ReadAll(get.Body)
 			get.Body.Close()
-			if err != nil || !bytes.Equal(body, bytes.Join(parts, nil)) || aws.ToString(tc.pick(get.ChecksumSHA256, get.ChecksumCRC32)) != want {
-				t.Fatalf("GET: %d bytes, checksum %q, %v", len(body), aws.ToString(tc.pick(get.ChecksumSHA256, get.ChecksumCRC32)), err)
+			if err != nil || !bytes.Equal(body, bytes.Join(parts, nil)) || aws.ToString(tc.pick(get.ChecksumSHA256, get.ChecksumCRC32, get.ChecksumCRC32C)) != want {
+				t.Fatalf("GET: %d bytes, checksum %q, %v", len(body), aws.ToString(tc.pick(get.ChecksumSHA256, get.ChecksumCRC32, get.ChecksumCRC32C)), err)
 			}
 		})
 	}
