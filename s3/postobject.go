@@ -270,6 +270,9 @@ func postPutOptions(f *postForm) (store.PutOptions, *checksumSet, error) {
 	for name, v := range f.fields {
 		h.Set(name, v)
 	}
+	if acl, ok := f.fields["acl"]; ok {
+		h.Set("x-amz-acl", acl) // refused by metaFromHeaders unless owner-only, as on PUT
+	}
 	meta, err := metaFromHeaders(h)
 	if err != nil {
 		return store.PutOptions{}, nil, err

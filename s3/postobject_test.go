@@ -522,6 +522,9 @@ func TestPostObjectMalformed(t *testing.T) {
 		{"bucket field differs", postCase{conds: append(conds, `["starts-with", "$bucket", ""]`), fields: []formField{{"key", "k"}, {"bucket", "other"}}, file: []byte("x")}, 400, "InvalidArgument"},
 		{"fields too large", postCase{conds: append(conds, `["starts-with", "$x-amz-meta-big", ""]`), fields: []formField{{"key", "k"}, {"x-amz-meta-big", strings.Repeat("b", 30<<10)}}, file: []byte("x")}, 400, "MaxPostPreDataLengthExceeded"},
 		{"bad tagging", postCase{conds: append(conds, `["starts-with", "$tagging", ""]`), fields: []formField{{"key", "k"}, {"tagging", "<Tagging>"}}, file: []byte("x")}, 400, "MalformedXML"},
+		// ACLs are disabled: the acl field may only say what every object has.
+		{"public acl", postCase{conds: append(conds, `{"acl": "public-read"}`), fields: []formField{{"key", "k"}, {"acl", "public-read"}}, file: []byte("x")}, 400, "AccessControlListNotSupported"},
+		{"unknown acl", postCase{conds: append(conds, `{"acl": "everyone"}`), fields: []formField{{"key", "k"}, {"acl", "everyone"}}, file: []byte("x")}, 400, "InvalidArgument"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -529,6 +532,12 @@ func TestPostObjectMalformed(t *testing.T) {
 			e.wantAbsent(b, "k")
 		})
 	}
+	t.Run("private acl", func(t *testing.T) {
+		rr := e.post(b, postCase{conds: append(conds, `{"acl": "private"}`), fields: []formField{{"key", "acl"}, {"acl", "private"}}, file: []byte("x")})
+		if rr.status != http.StatusNoContent {
+			t.Fatalf("acl private: %d %s", rr.status, rr.body)
+		}
+	})
 	t.Run("no such bucket", func(t *testing.T) {
 		wantError(t, e.post("nosuchbucket", postCase{conds: conds, fields: []formField{{"key", "k"}}, file: []byte("x")}), 404, "NoSuchBucket")
 	})
