@@ -140,3 +140,38 @@ func TestMarshalNamespace(t *testing.T) {
 		t.Fatalf("parse back %s: %+v %v", b, back, err)
 	}
 }
+
+func TestExpiry(t *testing.T) {
+	lc, err := Parse([]byte(`<LifecycleConfiguration>` +
+		`<Rule><ID>logs</ID><Status>Enabled</Status><Filter><Prefix>logs/</Prefix></Filter><Expiration><Days>3</Days></Expiration></Rule>` +
+		`<Rule><ID>soon</ID><Status>Enabled</Status><Filter><Prefix>logs/tmp/</Prefix></Filter><Expiration><Days>1</Days></Expiration></Rule>` +
+		`<Rule><ID>off</ID><Status>Disabled</Status><Filter><Prefix>logs/</Prefix></Filter><Expiration><Days>1</Days></Expiration></Rule>` +
+		`<Rule><ID>date</ID><Status>Enabled</Status><Filter><Tag><Key>t</Key><Value>x</Value></Tag></Filter><Expiration><Date>2030-06-01T00:00:00Z</Date></Expiration></Rule>` +
+		`<Rule><ID>markers</ID><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration></Rule>` +
+		`<Rule><ID>old</ID><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule>` +
+		`</LifecycleConfiguration>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// S3's example: created 2014-01-15 10:30 UTC, 3 days: due 2014-01-19 00:00 UTC.
+	created := time.Date(2014, 1, 15, 10, 30, 0, 0, time.UTC)
+	midnight := time.Date(2014, 1, 15, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		o       Object
+		created time.Time
+		at      time.Time
+		rule    string
+	}{
+		{Object{Key: "logs/a"}, created, time.Date(2014, 1, 19, 0, 0, 0, 0, time.UTC), "logs"},
+		{Object{Key: "logs/a"}, midnight, time.Date(2014, 1, 19, 0, 0, 0, 0, time.UTC), "logs"},
+		{Object{Key: "logs/tmp/a"}, created, time.Date(2014, 1, 17, 0, 0, 0, 0, time.UTC), "soon"},
+		{Object{Key: "x", Tags: map[string]string{"t": "x"}}, created, time.Date(2030, 6, 1, 0, 0, 0, 0, time.UTC), "date"},
+		{Object{Key: "logs/a", Tags: map[string]string{"t": "x"}}, created, time.Date(2014, 1, 19, 0, 0, 0, 0, time.UTC), "logs"},
+		{Object{Key: "other"}, created, time.Time{}, ""},
+	} {
+		at, rule, ok := lc.Expiry(tc.o, tc.created)
+		if ok != (tc.rule != "") || !at.Equal(tc.at) || rule != tc.rule {
+			t.Errorf("Expiry(%+v, %v) = %v %q %v, want %v %q", tc.o, tc.created, at, rule, ok, tc.at, tc.rule)
+		}
+	}
+}

@@ -169,3 +169,38 @@ func (r *Rule) UploadCutoff(now time.Time, day time.Duration) (time.Time, bool) 
 	c := Cutoff(now, *a.DaysAfterInitiation, day)
 	return c, !c.IsZero()
 }
+
+// Expiry is when S3 says the current version o, created at created,
+// expires under c, and the ID of the rule that expires it first: what S3
+// reports in x-amz-expiration on PUT, GET and HEAD. A rule with Days
+// expires it at the first midnight UTC after created plus Days (S3 rounds
+// up to the next midnight); a rule with Date, at that Date. ok is false
+// when no enabled rule expires o. (The worker's timing, with its
+// configurable day, is CurrentCutoff.)
+func (c *Configuration) Expiry(o Object, created time.Time) (at time.Time, ruleID string, ok bool) {
+	for i := range c.Rules {
+		r := &c.Rules[i]
+		e := r.Expiration
+		if !r.Enabled() || e == nil || !r.Matches(o) {
+			continue
+		}
+		var t time.Time
+		switch {
+		case e.Days != nil && *e.Days > 0:
+			d := created.UTC().AddDate(0, 0, *e.Days+1)
+			t = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
+		case e.Date != nil:
+			var err error
+			if t, err = time.Parse(time.RFC3339, *e.Date); err != nil {
+				continue
+			}
+			t = t.UTC()
+		default:
+			continue
+		}
+		if !ok || t.Before(at) {
+			at, ruleID, ok = t, r.ID, true
+		}
+	}
+	return at, ruleID, ok
+}

@@ -367,6 +367,7 @@ func (s *Server) writePostResponse(w http.ResponseWriter, r *http.Request, c *ca
 	etag := quoteETag(info.ETag)
 	h.Set("ETag", etag)
 	s.setVersionHeader(r.Context(), h, c.bucket, info.VersionID)
+	s.setExpiration(r.Context(), h, info)
 	setChecksumHeaders(h, info.Checksums)
 	redirect := f.fields["success_action_redirect"]
 	if redirect == "" {
