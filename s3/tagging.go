@@ -91,6 +91,10 @@ func validTagChars(s string) bool {
 	return true
 }
 
+// errBadTagHeader is S3's answer to an x-amz-tagging header that does not
+// parse, repeats a key or has an empty one.
+var errBadTagHeader = ErrInvalidArgument.WithMessage("The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.")
+
 // parseTagHeader parses x-amz-tagging ("k1=v1&k2=v2", URL-encoded).
 func parseTagHeader(h string) (map[string]string, error) {
 	if h == "" {
@@ -98,12 +102,12 @@ func parseTagHeader(h string) (map[string]string, error) {
 	}
 	q, err := url.ParseQuery(h)
 	if err != nil {
-		return nil, ErrInvalidArgument.WithMessage("The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.")
+		return nil, errBadTagHeader
 	}
 	tags := make(map[string]string, len(q))
 	for k, vs := range q {
-		if len(vs) > 1 {
-			return nil, ErrInvalidTag.WithMessage("Cannot provide multiple Tags with the same key.")
+		if len(vs) > 1 || k == "" {
+			return nil, errBadTagHeader
 		}
 		tags[k] = vs[0]
 	}

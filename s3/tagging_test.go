@@ -84,7 +84,11 @@ func TestObjectTagging(t *testing.T) {
 	}
 	wantError(t, e.do("PUT", "/tags/k?tagging", []byte("<Tagging><TagSet>")), 400, "MalformedXML")
 	wantError(t, e.do("PUT", "/tags/missing?tagging", []byte(taggingBody("a", "b"))), 404, "NoSuchKey")
-	wantError(t, e.do("PUT", "/tags/h", []byte("x"), "x-amz-tagging", "a=1&a=2"), 400, "InvalidTag")
+	// S3 answers a header with a repeated or empty key InvalidArgument (a
+	// Tagging body with a repeated key is InvalidTag, above).
+	wantError(t, e.do("PUT", "/tags/h", []byte("x"), "x-amz-tagging", "a=1&a=2"), 400, "InvalidArgument")
+	wantError(t, e.do("PUT", "/tags/h", []byte("x"), "x-amz-tagging", "="), 400, "InvalidArgument")
+	wantError(t, e.do("POST", "/tags/h?uploads", nil, "x-amz-tagging", "a=1&b=2&a=3"), 400, "InvalidArgument")
 	wantError(t, e.do("PUT", "/tags/h", []byte("x"), "x-amz-tagging", "k="+url.QueryEscape(strings.Repeat("v", 257))), 400, "InvalidTag")
 }
 
