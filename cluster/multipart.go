@@ -51,6 +51,37 @@ func (n *Node) CreateMultipartUpload(ctx context.Context, bucket, key string, me
 	return store.UploadInfo{}, unavailable("create upload", len(oks), p.w, errs)
 }
 
+// UploadInfo reads an upload's record (metadata, checksum algorithm and
+// type) without its parts. The record never changes once created, so the
+// first replica that holds it answers; NoSuchUpload needs R replicas that
+// lack it. The S3 layer reads it before every part (s3.UploadReader), so
+// a slow replica must not hold parts up as a full ListParts would.
+func (n *Node) UploadInfo(ctx context.Context, bucket, key, uploadID string) (store.UploadInfo, error) {
+	p := n.place(bucket, key)
+	req := UploadRequest{Op: uploadListParts, Bucket: bucket, Key: key, UploadID: uploadID,
+		Parts: store.ListPartsOptions{MaxParts: 0}}
+	cctx, cancel := n.rpcCtx(ctx, 0)
+	defer cancel()
+	ch, _ := broadcast(cctx, n, p.nodes, 0, nil, 0, nil,
+		func(ctx context.Context, r Replica, _ io.Reader) (UploadResponse, error) { return r.Upload(ctx, req) })
+	var errs []error
+	answered := 0
+	for range p.nodes {
+		r := <-ch // buffered for every target: the others never block
+		if r.err == nil {
+			return r.res.Parts.Upload, nil
+		}
+		if definitive(r.err) {
+			answered++
+		}
+		errs = append(errs, r.err)
+	}
+	if answered < p.r {
+		return store.UploadInfo{}, unavailable("read upload", answered, p.r, errs)
+	}
+	return store.UploadInfo{}, commonDefinitive(errs)
+}
+
 // abortUploadOn aborts an upload on some replicas in the background.
 func (n *Node) abortUploadOn(ms []Member, bucket, key, uploadID string) {
 	for _, m := range ms {

@@ -46,9 +46,21 @@ func (x checksumXML) values() map[string]string {
 	return m
 }
 
-// uploadInfo reads an upload's record (its metadata, checksum algorithm
-// and type) without its parts.
+// UploadReader is an optional capability of a Backend: reading an upload's
+// record (metadata, checksum algorithm and type) without its parts, which
+// UploadPart, UploadPartCopy and CompleteMultipartUpload do first. A
+// Backend without it is asked through ListParts with MaxParts 0.
+// UploadInfo is safe for concurrent use; it returns store.ErrNoSuchUpload
+// for an upload that does not exist.
+type UploadReader interface {
+	UploadInfo(ctx context.Context, bucket, key, uploadID string) (store.UploadInfo, error)
+}
+
+// uploadInfo reads an upload's record without its parts.
 func (s *Server) uploadInfo(ctx context.Context, c *call, uploadID string) (store.UploadInfo, error) {
+	if ur, ok := s.backend.(UploadReader); ok {
+		return ur.UploadInfo(ctx, c.bucket, c.key, uploadID)
+	}
 	res, err := s.backend.ListParts(ctx, c.bucket, c.key, uploadID, store.ListPartsOptions{MaxParts: 0})
 	return res.Upload, err
 }

@@ -2,6 +2,7 @@ package s3
 
 import (
 	"bytes"
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/xml"
@@ -10,12 +11,14 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/bucketdb/bucketdb/store"
 	"github.com/minio/minio-go/v7"
 )
 
@@ -571,5 +574,52 @@ func TestMultipartChecksumMinioTrailing(t *testing.T) {
 	head := e.do("HEAD", "/"+b+"/big", nil, "x-amz-checksum-mode", "ENABLED")
 	if head.header.Get("x-amz-checksum-crc32c") != want {
 		t.Fatalf("HEAD: %v, want CRC32C %s", head.header, want)
+	}
+}
+
+// uploadReader is a Backend with the UploadReader capability, counting
+// its uses and the ListParts calls.
+type uploadReader struct {
+	Backend
+	mu           sync.Mutex
+	infos, lists int
+}
+
+func (u *uploadReader) UploadInfo(ctx context.Context, bucket, key, uploadID string) (store.UploadInfo, error) {
+	u.mu.Lock()
+	u.infos++
+	u.mu.Unlock()
+	res, err := u.Backend.ListParts(ctx, bucket, key, uploadID, store.ListPartsOptions{})
+	return res.Upload, err
+}
+
+func (u *uploadReader) ListParts(ctx context.Context, bucket, key, uploadID string, opts store.ListPartsOptions) (store.ListPartsResult, error) {
+	u.mu.Lock()
+	u.lists++
+	u.mu.Unlock()
+	return u.Backend.ListParts(ctx, bucket, key, uploadID, opts)
+}
+
+// A Backend that reads upload records itself is asked for them instead of
+// ListParts, before each part and the completion.
+func TestUploadReaderCapability(t *testing.T) {
+	ur := &uploadReader{}
+	e := newTestServer(t, withBackend(func(b Backend) Backend { ur.Backend = b; return ur }))
+	b := e.bucket("capability")
+	id := e.createRaw(b, "k", "x-amz-checksum-algorithm", "CRC32C")
+	p := []byte("one part")
+	rr := e.do("PUT", partTarget(b, "k", id, 1), p, "x-amz-checksum-crc32c", sumB64("crc32c", p))
+	if rr.status != 200 {
+		t.Fatalf("UploadPart: %d %s", rr.status, rr.body)
+	}
+	wantError(t, e.do("PUT", partTarget(b, "k", id, 2), p), 400, "InvalidRequest")
+	body := completeChecksumBody([]string{trimETag(rr.header.Get("ETag"))}, []string{"<ChecksumCRC32C>" + sumB64("crc32c", p) + "</ChecksumCRC32C>"})
+	if rr := e.do("POST", "/"+b+"/k?uploadId="+id, body); rr.status != 200 {
+		t.Fatalf("Complete: %d %s", rr.status, rr.body)
+	}
+	ur.mu.Lock()
+	defer ur.mu.Unlock()
+	if ur.infos != 3 || ur.lists != 0 {
+		t.Fatalf("UploadInfo called %d times, ListParts %d; want 3 and 0", ur.infos, ur.lists)
 	}
 }

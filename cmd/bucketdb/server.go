@@ -22,8 +22,9 @@ import (
 )
 
 var (
-	_ s3.Backend = (*cluster.Node)(nil)
-	_ s3.Locker  = (*cluster.Node)(nil)
+	_ s3.Backend      = (*cluster.Node)(nil)
+	_ s3.Locker       = (*cluster.Node)(nil)
+	_ s3.UploadReader = (*cluster.Node)(nil)
 )
 
 // serverFlags are the flags of `bucketdb server`.
