@@ -536,16 +536,35 @@ func retry(ctx context.Context, f func() error) error {
 	}
 }
 
+// handedOut holds every port freePort returned, so it never returns one
+// twice: a port is free again once freePort's probe closes it, and the
+// kernel may give it to the next probe before the first server binds it
+// (a cluster's ports are all chosen before its nodes start).
+var handedOut struct {
+	sync.Mutex
+	ports map[string]bool
+}
+
 // freePort returns a loopback host:port that is free right now (for TCP, and
-// for UDP too when udp is set, as memberlist binds both).
+// for UDP too when udp is set, as memberlist binds both) and that no earlier
+// call returned.
 func freePort(t testing.TB, udp bool) string {
 	t.Helper()
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	if handedOut.ports == nil {
+		handedOut.ports = map[string]bool{}
+	}
 	for range 50 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatalf("free port: %v", err)
 		}
 		addr := l.Addr().String()
+		if handedOut.ports[addr] {
+			l.Close()
+			continue
+		}
 		if udp {
 			pc, err := net.ListenPacket("udp", addr)
 			if err != nil {
@@ -555,6 +574,7 @@ func freePort(t testing.TB, udp bool) string {
 			pc.Close()
 		}
 		l.Close()
+		handedOut.ports[addr] = true
 		return addr
 	}
 	t.Fatalf("free port: none found")
