@@ -78,7 +78,7 @@ func (s *Server) checkACL(r *http.Request, c *call) error {
 			grants = append(grants, h)
 		}
 	}
-	body, err := c.readBody(s.cfg.MaxXMLBody, ErrMalformedACLError)
+	body, err := s.readConfigBody(r, c, ErrMalformedACLError)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package s3
 
 import (
+	"bytes"
+	"crypto/md5"
 	"encoding/xml"
 	"errors"
 	"net/http"
@@ -122,8 +124,28 @@ func renderTags(tags map[string]string) taggingResponse {
 	return out
 }
 
+// readConfigBody reads the body of a configuration PUT (at most
+// MaxXMLBody bytes, else tooBig) and checks it against the request's
+// Content-MD5, as S3 checks every body: a mismatch is BadDigest, a value
+// that is not a base64 MD5 InvalidDigest. (x-amz-checksum-* headers are
+// verified as the body is read.)
+func (s *Server) readConfigBody(r *http.Request, c *call, tooBig *APIError) ([]byte, error) {
+	sum, err := contentMD5(r.Header)
+	if err != nil {
+		return nil, err
+	}
+	b, err := c.readBody(s.cfg.MaxXMLBody, tooBig)
+	if err != nil {
+		return nil, err
+	}
+	if got := md5.Sum(b); sum != nil && !bytes.Equal(got[:], sum) {
+		return nil, ErrBadDigest.WithMessage("The Content-MD5 you specified did not match what we received.")
+	}
+	return b, nil
+}
+
 func (s *Server) putObjectTagging(w http.ResponseWriter, r *http.Request, c *call) error {
-	b, err := c.readBody(s.cfg.MaxXMLBody, ErrMalformedXML)
+	b, err := s.readConfigBody(r, c, ErrMalformedXML)
 	if err != nil {
 		return err
 	}
@@ -162,7 +184,7 @@ func (s *Server) deleteObjectTagging(w http.ResponseWriter, r *http.Request, c *
 }
 
 func (s *Server) putBucketTagging(w http.ResponseWriter, r *http.Request, c *call) error {
-	b, err := c.readBody(s.cfg.MaxXMLBody, ErrMalformedXML)
+	b, err := s.readConfigBody(r, c, ErrMalformedXML)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package s3
 
 import (
+	"crypto/md5"
+	"encoding/base64"
 	"fmt"
 	"net/url"
 	"strings"
@@ -164,6 +166,35 @@ func TestTagCharacters(t *testing.T) {
 			hdr := url.Values{kv[0]: {kv[1]}}.Encode()
 			wantError(t, e.do("PUT", "/tagchars/h", []byte("x"), "x-amz-tagging", hdr), 400, "InvalidTag")
 			wantError(t, e.do("PUT", "/tagchars?tagging", []byte(taggingBody(kv[0], kv[1]))), 400, "InvalidTag")
+		})
+	}
+}
+
+// TestConfigBodyContentMD5: the configuration PUTs check Content-MD5
+// against the body as S3 does: a mismatch is BadDigest, a malformed value
+// InvalidDigest, a matching one succeeds.
+func TestConfigBodyContentMD5(t *testing.T) {
+	e := newTestServer(t)
+	b := e.bucket("md5cfg")
+	e.put(b, "k", "x", minio.PutObjectOptions{})
+	acl := `<AccessControlPolicy><Owner><ID>` + envAccessKey + `</ID></Owner><AccessControlList><Grant>` +
+		`<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>` + envAccessKey +
+		`</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>`
+	for _, tc := range []struct{ name, target, body string }{
+		{"PutObjectTagging", "/md5cfg/k?tagging", taggingBody("a", "1")},
+		{"PutBucketTagging", "/md5cfg?tagging", taggingBody("a", "1")},
+		{"PutBucketVersioning", "/md5cfg?versioning", `<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>`},
+		{"PutBucketAcl", "/md5cfg?acl", acl},
+		{"PutObjectAcl", "/md5cfg/k?acl", acl},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			other := md5.Sum([]byte(tc.body + " "))
+			wantError(t, e.do("PUT", tc.target, []byte(tc.body), "Content-MD5", base64.StdEncoding.EncodeToString(other[:])), 400, "BadDigest")
+			wantError(t, e.do("PUT", tc.target, []byte(tc.body), "Content-MD5", "not-an-md5"), 400, "InvalidDigest")
+			sum := md5.Sum([]byte(tc.body))
+			if rr := e.do("PUT", tc.target, []byte(tc.body), "Content-MD5", base64.StdEncoding.EncodeToString(sum[:])); rr.status/100 != 2 {
+				t.Fatalf("matching Content-MD5: %d %s", rr.status, rr.body)
+			}
 		})
 	}
 }

@@ -43,7 +43,7 @@ func parseVersioning(b []byte) (store.Versioning, error) {
 }
 
 func (s *Server) putBucketVersioning(w http.ResponseWriter, r *http.Request, c *call) error {
-	b, err := c.readBody(s.cfg.MaxXMLBody, ErrMalformedXML)
+	b, err := s.readConfigBody(r, c, ErrMalformedXML)
 	if err != nil {
 		return err
 	}
