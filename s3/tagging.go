@@ -184,6 +184,9 @@ func (s *Server) deleteObjectTagging(w http.ResponseWriter, r *http.Request, c *
 }
 
 func (s *Server) putBucketTagging(w http.ResponseWriter, r *http.Request, c *call) error {
+	if _, err := s.backend.GetBucket(r.Context(), c.bucket); err != nil {
+		return err // before the body, as S3 answers NoSuchBucket whatever the body
+	}
 	b, err := s.readConfigBody(r, c, ErrMalformedXML)
 	if err != nil {
 		return err

@@ -198,3 +198,14 @@ func TestConfigBodyContentMD5(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigPutNoSuchBucket: a configuration PUT to a missing bucket is
+// NoSuchBucket whatever its body, as in S3.
+func TestConfigPutNoSuchBucket(t *testing.T) {
+	e := newTestServer(t)
+	for _, target := range []string{"/nobucket?tagging", "/nobucket?versioning"} {
+		for _, body := range []string{"", "<x>", taggingBody("a", "1")} {
+			wantError(t, e.do("PUT", target, []byte(body)), 404, "NoSuchBucket")
+		}
+	}
+}

@@ -43,6 +43,9 @@ func parseVersioning(b []byte) (store.Versioning, error) {
 }
 
 func (s *Server) putBucketVersioning(w http.ResponseWriter, r *http.Request, c *call) error {
+	if _, err := s.backend.GetBucket(r.Context(), c.bucket); err != nil {
+		return err // before the body, as S3 answers NoSuchBucket whatever the body
+	}
 	b, err := s.readConfigBody(r, c, ErrMalformedXML)
 	if err != nil {
 		return err
