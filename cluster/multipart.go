@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sort"
+	"sync"
 
 	"github.com/bucketdb/bucketdb/store"
 )
@@ -57,6 +58,48 @@ func (n *Node) CreateMultipartUpload(ctx context.Context, bucket, key string, me
 // lack it. The S3 layer reads it before every part (s3.UploadReader), so
 // a slow replica must not hold parts up as a full ListParts would.
 func (n *Node) UploadInfo(ctx context.Context, bucket, key, uploadID string) (store.UploadInfo, error) {
+	ck := bucket + "\x00" + key + "\x00" + uploadID
+	if up, ok := n.uploads.get(ck); ok {
+		return up, nil
+	}
+	up, err := n.readUploadInfo(ctx, bucket, key, uploadID)
+	if err == nil {
+		n.uploads.put(ck, up)
+	}
+	return up, err
+}
+
+// uploadCache keeps the upload records UploadInfo read, so that the parts
+// of an upload after its first cost no round trip to the replicas. A record
+// never changes once created; an entry that outlives its upload (completed
+// or aborted) only lets a part go on to the replicas, which refuse it with
+// NoSuchUpload as they would have anyway.
+type uploadCache struct {
+	mu sync.Mutex
+	m  map[string]store.UploadInfo
+}
+
+// uploadCacheMax bounds the cache; when full it starts over.
+const uploadCacheMax = 4096
+
+func (c *uploadCache) get(k string) (store.UploadInfo, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	up, ok := c.m[k]
+	return up, ok
+}
+
+func (c *uploadCache) put(k string, up store.UploadInfo) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= uploadCacheMax {
+		c.m = map[string]store.UploadInfo{}
+	}
+	c.m[k] = up
+}
+
+// readUploadInfo is UploadInfo without the cache.
+func (n *Node) readUploadInfo(ctx context.Context, bucket, key, uploadID string) (store.UploadInfo, error) {
 	p := n.place(bucket, key)
 	req := UploadRequest{Op: uploadListParts, Bucket: bucket, Key: key, UploadID: uploadID,
 		Parts: store.ListPartsOptions{MaxParts: 0}}

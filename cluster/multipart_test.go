@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/bucketdb/bucketdb/store"
@@ -79,5 +80,50 @@ func TestMultipartChecksumAcrossNodes(t *testing.T) {
 	got, err := tc.nodes[1].UploadInfo(ctx, "b", "mp2", up2.UploadID)
 	if err != nil || got.Meta.ChecksumAlgorithm != "crc32" || got.Meta.ChecksumType != store.ChecksumFullObject {
 		t.Fatalf("UploadInfo with a replica down: %+v, %v", got.Meta, err)
+	}
+}
+
+// The parts of an upload after its first cost UploadInfo no round trip: the
+// record is read once per node, and a part of an upload that was completed
+// meanwhile is still refused (by the replicas) with NoSuchUpload.
+func TestUploadInfoReadOnce(t *testing.T) {
+	tc := startCluster(t, 3)
+	ctx := context.Background()
+	mustCreate(t, tc.nodes[0], "b")
+	up, err := tc.nodes[0].CreateMultipartUpload(ctx, "b", "mp", store.ObjectMeta{ChecksumAlgorithm: "sha256"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	calls := 0
+	tc.net.setFail(func(_ context.Context, from, to, op string) error {
+		if from == "n1" && strings.HasSuffix(op, "UploadRequest") {
+			mu.Lock()
+			calls++
+			mu.Unlock()
+		}
+		return nil
+	})
+	for range 5 {
+		got, err := tc.nodes[1].UploadInfo(ctx, "b", "mp", up.UploadID)
+		if err != nil || got.Meta.ChecksumAlgorithm != "sha256" {
+			t.Fatalf("UploadInfo: %+v, %v", got.Meta, err)
+		}
+	}
+	mu.Lock()
+	first := calls
+	mu.Unlock()
+	if first > 2 {
+		t.Fatalf("5 reads of one upload's record made %d calls to other nodes, want at most one round", first)
+	}
+	if err := tc.nodes[0].AbortMultipartUpload(ctx, "b", "mp", up.UploadID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tc.nodes[1].UploadInfo(ctx, "b", "mp", up.UploadID); err != nil {
+		t.Fatalf("a cached record: %v", err)
+	}
+	_, err = tc.nodes[1].UploadPart(ctx, "b", "mp", up.UploadID, 1, strings.NewReader("x"), 1, store.PartOptions{})
+	if !errors.Is(err, store.ErrNoSuchUpload) {
+		t.Fatalf("a part of an aborted upload: %v, want ErrNoSuchUpload", err)
 	}
 }

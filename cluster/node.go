@@ -42,6 +42,8 @@ type Node struct {
 	repairMu  sync.Mutex
 	repairing map[string]bool
 
+	uploads uploadCache // upload records read by UploadInfo (multipart.go)
+
 	ctx    context.Context // canceled by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
