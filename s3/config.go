@@ -32,15 +32,18 @@ func marshalDoc(v any) ([]byte, error) {
 // ---- policy ----
 
 func (s *Server) putBucketPolicy(w http.ResponseWriter, r *http.Request, c *call) error {
+	if _, err := s.backend.GetBucket(r.Context(), c.bucket); err != nil {
+		return err // before the body, as S3 answers NoSuchBucket whatever the body
+	}
 	b, err := c.readBody(maxPolicySize, ErrMalformedPolicy.WithMessage("Policies must be no larger than 20 KB."))
 	if err != nil {
 		return err
 	}
+	if err := checkBodyMD5(r.Header, b); err != nil {
+		return err
+	}
 	if !json.Valid(b) || len(strings.TrimSpace(string(b))) == 0 || strings.TrimSpace(string(b))[0] != '{' {
 		return ErrMalformedPolicy
-	}
-	if _, err := s.backend.GetBucket(r.Context(), c.bucket); err != nil {
-		return err
 	}
 	if _, err := parseBucketPolicy(b, c.bucket); err != nil {
 		return err
@@ -114,7 +117,10 @@ func parseCORS(b []byte) (corsConfiguration, error) {
 }
 
 func (s *Server) putBucketCors(w http.ResponseWriter, r *http.Request, c *call) error {
-	b, err := c.readBody(s.cfg.MaxXMLBody, ErrMalformedXML)
+	if _, err := s.backend.GetBucket(r.Context(), c.bucket); err != nil {
+		return err // before the body, as S3 answers NoSuchBucket whatever the body
+	}
+	b, err := s.readConfigBody(r, c, ErrMalformedXML)
 	if err != nil {
 		return err
 	}
@@ -191,7 +197,10 @@ func lifecycleError(err error) error {
 }
 
 func (s *Server) putBucketLifecycle(w http.ResponseWriter, r *http.Request, c *call) error {
-	b, err := c.readBody(s.cfg.MaxXMLBody, ErrMalformedXML)
+	if _, err := s.backend.GetBucket(r.Context(), c.bucket); err != nil {
+		return err // before the body, as S3 answers NoSuchBucket whatever the body
+	}
+	b, err := s.readConfigBody(r, c, ErrMalformedXML)
 	if err != nil {
 		return err
 	}

@@ -130,18 +130,27 @@ func renderTags(tags map[string]string) taggingResponse {
 // that is not a base64 MD5 InvalidDigest. (x-amz-checksum-* headers are
 // verified as the body is read.)
 func (s *Server) readConfigBody(r *http.Request, c *call, tooBig *APIError) ([]byte, error) {
-	sum, err := contentMD5(r.Header)
-	if err != nil {
-		return nil, err
+	if _, err := contentMD5(r.Header); err != nil {
+		return nil, err // a malformed Content-MD5 is refused before the body is read
 	}
 	b, err := c.readBody(s.cfg.MaxXMLBody, tooBig)
 	if err != nil {
 		return nil, err
 	}
-	if got := md5.Sum(b); sum != nil && !bytes.Equal(got[:], sum) {
-		return nil, ErrBadDigest.WithMessage("The Content-MD5 you specified did not match what we received.")
+	return b, checkBodyMD5(r.Header, b)
+}
+
+// checkBodyMD5 checks a small request body read whole against its
+// Content-MD5, when the request has one.
+func checkBodyMD5(h http.Header, b []byte) error {
+	sum, err := contentMD5(h)
+	if err != nil {
+		return err
 	}
-	return b, nil
+	if got := md5.Sum(b); sum != nil && !bytes.Equal(got[:], sum) {
+		return ErrBadDigest.WithMessage("The Content-MD5 you specified did not match what we received.")
+	}
+	return nil
 }
 
 func (s *Server) putObjectTagging(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -186,6 +186,9 @@ func TestConfigBodyContentMD5(t *testing.T) {
 		{"PutBucketVersioning", "/md5cfg?versioning", `<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>`},
 		{"PutBucketAcl", "/md5cfg?acl", acl},
 		{"PutObjectAcl", "/md5cfg/k?acl", acl},
+		{"PutBucketCors", "/md5cfg?cors", `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>`},
+		{"PutBucketLifecycleConfiguration", "/md5cfg?lifecycle", `<LifecycleConfiguration><Rule><ID>r</ID><Filter><Prefix>x/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>`},
+		{"PutBucketPolicy", "/md5cfg?policy", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::md5cfg/*"}]}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			other := md5.Sum([]byte(tc.body + " "))
@@ -203,7 +206,7 @@ func TestConfigBodyContentMD5(t *testing.T) {
 // NoSuchBucket whatever its body, as in S3.
 func TestConfigPutNoSuchBucket(t *testing.T) {
 	e := newTestServer(t)
-	for _, target := range []string{"/nobucket?tagging", "/nobucket?versioning"} {
+	for _, target := range []string{"/nobucket?tagging", "/nobucket?versioning", "/nobucket?cors", "/nobucket?lifecycle", "/nobucket?policy"} {
 		for _, body := range []string{"", "<x>", taggingBody("a", "1")} {
 			wantError(t, e.do("PUT", target, []byte(body)), 404, "NoSuchBucket")
 		}
