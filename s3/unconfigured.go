@@ -75,8 +75,22 @@ var unconfiguredGets = []struct {
 	{op: "GetBucketRequestPayment", doc: func() any { return requestPayment{Payer: "BucketOwner"} }},
 }
 
-// addUnconfiguredHandlers registers the handlers of unconfiguredGets.
+// unconfiguredDeletes remove configurations that no bucket ever has: as
+// S3 does for a bucket without one, they succeed (204) and change nothing.
+var unconfiguredDeletes = []string{"DeleteBucketEncryption", "DeleteBucketWebsite", "DeleteBucketReplication"}
+
+// addUnconfiguredHandlers registers the handlers of unconfiguredGets and
+// unconfiguredDeletes.
 func (s *Server) addUnconfiguredHandlers(h map[string]handler) {
+	for _, op := range unconfiguredDeletes {
+		h[op] = func(w http.ResponseWriter, r *http.Request, c *call) error {
+			if _, err := s.backend.GetBucket(r.Context(), c.bucket); err != nil {
+				return err
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}
+	}
 	for _, u := range unconfiguredGets {
 		h[u.op] = func(w http.ResponseWriter, r *http.Request, c *call) error {
 			if _, err := s.backend.GetBucket(r.Context(), c.bucket); err != nil {

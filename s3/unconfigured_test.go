@@ -34,4 +34,14 @@ func TestUnconfiguredGets(t *testing.T) {
 		wantError(t, e.do("GET", "/nobucket?"+tc.sub, nil), 404, "NoSuchBucket")
 		wantError(t, e.do("PUT", "/unc?"+tc.sub, []byte("<x/>")), 501, "NotImplemented")
 	}
+	// Deleting one a bucket cannot have succeeds and changes nothing.
+	for _, sub := range []string{"encryption", "website", "replication"} {
+		if rr := e.do("DELETE", "/unc?"+sub, nil); rr.status != 204 {
+			t.Errorf("DELETE ?%s: %d %s", sub, rr.status, rr.body)
+		}
+		wantError(t, e.do("DELETE", "/nobucket?"+sub, nil), 404, "NoSuchBucket")
+	}
+	if rr := e.do("HEAD", "/unc", nil); rr.status != 200 {
+		t.Fatalf("bucket after the deletes: %d", rr.status)
+	}
 }
