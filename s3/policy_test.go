@@ -41,6 +41,20 @@ func TestBucketPolicyAnonymous(t *testing.T) {
 	}
 	// A version needs s3:GetObjectVersion.
 	wantError(t, anonGet("/pub/public/a.txt?versionId=null"), 403, "AccessDenied")
+	// Without s3:ListBucket a missing key is AccessDenied, so that an
+	// anonymous caller cannot tell which keys exist; with it, NoSuchKey.
+	wantError(t, anonGet("/pub/public/missing.txt"), 403, "AccessDenied")
+	wantError(t, e.do("GET", "/pub/public/missing.txt", nil), 404, "NoSuchKey")
+	listing := `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Principal":"*","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::pub/*"]},
+	 {"Effect":"Allow","Principal":"*","Action":"s3:ListBucket","Resource":"arn:aws:s3:::pub"}]}`
+	if rr := e.do("PUT", "/pub?policy", []byte(listing)); rr.status != 204 {
+		t.Fatalf("put policy: %d %s", rr.status, rr.body)
+	}
+	wantError(t, anonGet("/pub/public/missing.txt"), 404, "NoSuchKey")
+	if rr := e.do("PUT", "/pub?policy", []byte(policy)); rr.status != 204 {
+		t.Fatalf("put policy back: %d %s", rr.status, rr.body)
+	}
 
 	rr := e.do("GET", "/pub?policyStatus", nil)
 	if rr.status != 200 || !bytes.Contains(rr.body, []byte("<IsPublic>true</IsPublic>")) {

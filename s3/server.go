@@ -316,7 +316,25 @@ func (s *Server) ServeHTTP(hw http.ResponseWriter, r *http.Request) {
 		s.finish(w, r, c, err)
 		return
 	}
-	s.finish(w, r, c, s.ops[c.op](w, r, c))
+	err = s.ops[c.op](w, r, c)
+	if p.Anonymous && !s.cfg.AllowAnonymous && err != nil {
+		err = s.hideMissingKey(r.Context(), c, err)
+	}
+	s.finish(w, r, c, err)
+}
+
+// hideMissingKey turns the NoSuchKey an anonymous caller got into
+// AccessDenied unless the bucket's policy lets it list the bucket, as S3
+// does: without s3:ListBucket, a caller must not learn which keys exist.
+func (s *Server) hideMissingKey(ctx context.Context, c *call, err error) error {
+	if ae, _ := ToAPIError(err); ae.Code != ErrNoSuchKey.Code {
+		return err
+	}
+	list := &call{op: "ListObjects", bucket: c.bucket}
+	if s.policyAllowsAnonymous(ctx, "", list) {
+		return err
+	}
+	return ErrAccessDenied
 }
 
 // finish renders err, if any, unless the response has already started (then
