@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -98,9 +99,40 @@ func (s *Store) GetBucket(ctx context.Context, bucket string) (BucketInfo, error
 // generation keeps a read that raced with a change from filling the cache
 // with the old record. Missing buckets are not cached.
 type bucketCache struct {
-	mu  sync.Mutex
-	gen uint64
-	m   map[string]bucketRecord
+	mu      sync.Mutex
+	gen     uint64
+	m       map[string]bucketRecord
+	configs map[string]map[string]configEntry // bucket -> kind -> document
+}
+
+// configEntry is a cached configuration document, or its absence.
+type configEntry struct {
+	doc []byte
+	ok  bool
+}
+
+func (c *bucketCache) getConfig(bucket, kind string) (configEntry, uint64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.configs[bucket][kind]
+	return e, c.gen, ok
+}
+
+// fillConfig caches a document (or its absence), read when the generation
+// was gen.
+func (c *bucketCache) fillConfig(bucket, kind string, e configEntry, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return
+	}
+	if c.configs == nil {
+		c.configs = map[string]map[string]configEntry{}
+	}
+	if c.configs[bucket] == nil {
+		c.configs[bucket] = map[string]configEntry{}
+	}
+	c.configs[bucket][kind] = e
 }
 
 func (c *bucketCache) get(bucket string) (bucketRecord, uint64, bool) {
@@ -123,12 +155,14 @@ func (c *bucketCache) fill(bucket string, r bucketRecord, gen uint64) {
 	c.m[bucket] = r
 }
 
-// invalidate drops bucket's entry; call it after the change is committed.
+// invalidate drops bucket's entries (its record and its configuration
+// documents); call it after the change is committed.
 func (c *bucketCache) invalidate(bucket string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
 	delete(c.m, bucket)
+	delete(c.configs, bucket)
 }
 
 // DeleteBucket removes an empty bucket with its configuration and fencing
@@ -217,19 +251,26 @@ func (s *Store) GetBucketConfig(ctx context.Context, bucket, kind string) ([]byt
 		return nil, err
 	}
 	defer done()
-	var doc []byte
-	err = s.view(func(txn *badger.Txn) error {
-		if _, err := getBucket(txn, bucket); err != nil {
+	// Cached: the S3 layer reads the lifecycle document for every object
+	// read and write (x-amz-expiration), the policy for every anonymous one.
+	e, gen, cached := s.buckets.getConfig(bucket, kind)
+	if !cached {
+		err = s.view(func(txn *badger.Txn) error {
+			if _, err := getBucket(txn, bucket); err != nil {
+				return err
+			}
+			e.doc, e.ok, err = getValue(txn, configKey(bucket, kind))
 			return err
+		})
+		if err != nil {
+			return nil, err
 		}
-		v, ok, err := getValue(txn, configKey(bucket, kind))
-		if err == nil && !ok {
-			err = fmt.Errorf("%w: %s %s", ErrNoSuchConfig, bucket, kind)
-		}
-		doc = v
-		return err
-	})
-	return doc, err
+		s.buckets.fillConfig(bucket, kind, e, gen)
+	}
+	if !e.ok {
+		return nil, fmt.Errorf("%w: %s %s", ErrNoSuchConfig, bucket, kind)
+	}
+	return slices.Clone(e.doc), nil
 }
 
 // PutBucketConfig stores (replaces) the document of one configuration kind.
@@ -252,6 +293,7 @@ func (s *Store) changeConfig(ctx context.Context, bucket, kind string, doc []byt
 	if kind == "" {
 		return fmt.Errorf("%w: empty configuration kind", ErrInvalidArgument)
 	}
+	defer s.buckets.invalidate(bucket)
 	return s.update(ctx, false, func(txn *badger.Txn) error {
 		if _, err := getBucket(txn, bucket); err != nil {
 			return err

@@ -63,6 +63,14 @@ func TestBuckets(t *testing.T) {
 	if err := s.PutBucketConfig(ctx, "mid", "policy", []byte("{}")); err != nil {
 		t.Fatal(err)
 	}
+	// Documents are cached: what a caller does with its copy changes nothing.
+	for range 2 {
+		doc, err := s.GetBucketConfig(ctx, "mid", "policy")
+		if err != nil || string(doc) != "{}" {
+			t.Fatalf("policy: %q %v", doc, err)
+		}
+		doc[0] = 'X'
+	}
 	if err := s.DeleteBucket(ctx, "mid"); err != nil {
 		t.Fatal(err)
 	}
