@@ -147,6 +147,7 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, c *call) err
 	}
 	s.setCopySourceVersion(ctx, w.Header(), src.bucket, info.VersionID)
 	s.setVersionHeader(ctx, w.Header(), c.bucket, out.VersionID)
+	s.setExpiration(ctx, w.Header(), out)
 	return writeXML(w, http.StatusOK, copyObjectResult{ETag: quoteETag(out.ETag), LastModified: iso8601(out.ModTime)})
 }
 

@@ -1,9 +1,11 @@
 package s3
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 
 	"github.com/bucketdb/bucketdb/lifecycle"
 	"github.com/bucketdb/bucketdb/store"
@@ -28,7 +30,7 @@ func (s *Server) setExpiration(ctx context.Context, h http.Header, info store.Ob
 		}
 		return
 	}
-	lc, err := lifecycle.Parse(doc)
+	lc, err := s.lifecycles.parse(info.Bucket, doc)
 	if err != nil {
 		s.log.Warn("parsing lifecycle configuration", "bucket", info.Bucket, "err", err)
 		return
@@ -38,6 +40,43 @@ func (s *Server) setExpiration(ctx context.Context, h http.Header, info store.Ob
 		return
 	}
 	h.Set("x-amz-expiration", `expiry-date="`+at.UTC().Format(http.TimeFormat)+`", rule-id="`+escapeQuoted(rule)+`"`)
+}
+
+// lifecycleCache keeps the last parsed lifecycle document of each bucket,
+// so that x-amz-expiration on every object request parses a document only
+// when it changed (the store caches the document itself).
+type lifecycleCache struct {
+	mu sync.Mutex
+	m  map[string]parsedLifecycle
+}
+
+type parsedLifecycle struct {
+	doc []byte
+	lc  *lifecycle.Configuration
+}
+
+// lifecycleCacheMax bounds the cache; when full it starts over.
+const lifecycleCacheMax = 1024
+
+// parse returns doc, bucket's lifecycle document, parsed.
+func (c *lifecycleCache) parse(bucket string, doc []byte) (*lifecycle.Configuration, error) {
+	c.mu.Lock()
+	p, ok := c.m[bucket]
+	c.mu.Unlock()
+	if ok && bytes.Equal(p.doc, doc) {
+		return p.lc, nil
+	}
+	lc, err := lifecycle.Parse(doc)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= lifecycleCacheMax {
+		c.m = map[string]parsedLifecycle{}
+	}
+	c.m[bucket] = parsedLifecycle{doc: doc, lc: lc}
+	return lc, nil
 }
 
 // escapeQuoted escapes s for a quoted-string of an HTTP header value.

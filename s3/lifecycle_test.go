@@ -57,3 +57,68 @@ func TestPostObjectExpiration(t *testing.T) {
 		t.Fatalf("POST of an unmatched key: %d %v", rr.status, rr.header)
 	}
 }
+
+// TestObjectExpirationHeader: PUT, HEAD, GET, CopyObject and
+// CompleteMultipartUpload of a current version that a rule expires carry
+// x-amz-expiration; a key no rule matches, and a noncurrent version, do
+// not; a changed configuration shows at once.
+func TestObjectExpirationHeader(t *testing.T) {
+	e := newTestServer(t)
+	e.bucket("lchdr")
+	put := func(days string) {
+		doc := `<LifecycleConfiguration><Rule><ID>logs</ID><Status>Enabled</Status><Filter><Prefix>logs/</Prefix></Filter>` +
+			`<Expiration><Days>` + days + `</Days></Expiration></Rule></LifecycleConfiguration>`
+		if rr := e.do("PUT", "/lchdr?lifecycle", []byte(doc)); rr.status != 200 {
+			t.Fatalf("PUT lifecycle: %d %s", rr.status, rr.body)
+		}
+	}
+	put("1")
+	want := func(days int, t0, t1 time.Time) []string {
+		var out []string
+		for _, c := range []time.Time{t0, t1} {
+			d := c.UTC().AddDate(0, 0, days+1)
+			out = append(out, `expiry-date="`+time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC).Format(http.TimeFormat)+`", rule-id="logs"`)
+		}
+		return out
+	}
+	check := func(what string, rr rawResponse, ok []string) {
+		t.Helper()
+		got := rr.header.Get("x-amz-expiration")
+		if rr.status/100 != 2 || (ok == nil) != (got == "") || ok != nil && got != ok[0] && got != ok[1] {
+			t.Fatalf("%s: %d, x-amz-expiration %q, want one of %q", what, rr.status, got, ok)
+		}
+	}
+	t0 := time.Now()
+	check("PUT", e.do("PUT", "/lchdr/logs/a", []byte("x")), want(1, t0, time.Now()))
+	check("HEAD", e.do("HEAD", "/lchdr/logs/a", nil), want(1, t0, time.Now()))
+	check("GET", e.do("GET", "/lchdr/logs/a", nil), want(1, t0, time.Now()))
+	check("PUT unmatched", e.do("PUT", "/lchdr/keep/a", []byte("x")), nil)
+	check("HEAD unmatched", e.do("HEAD", "/lchdr/keep/a", nil), nil)
+	check("copy", e.do("PUT", "/lchdr/logs/copy", nil, "x-amz-copy-source", "/lchdr/keep/a"), want(1, t0, time.Now()))
+
+	rr := e.do("POST", "/lchdr/logs/mp?uploads", nil)
+	id := between(string(rr.body), "<UploadId>", "</UploadId>")
+	part := e.do("PUT", "/lchdr/logs/mp?partNumber=1&uploadId="+id, []byte("part"))
+	body := `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>` + part.header.Get("ETag") + `</ETag></Part></CompleteMultipartUpload>`
+	check("complete", e.do("POST", "/lchdr/logs/mp?uploadId="+id, []byte(body)), want(1, t0, time.Now()))
+
+	put("5")
+	check("HEAD after the rule changed", e.do("HEAD", "/lchdr/logs/a", nil), want(5, t0, time.Now()))
+	if rr := e.do("DELETE", "/lchdr?lifecycle", nil); rr.status != 204 {
+		t.Fatalf("DELETE lifecycle: %d", rr.status)
+	}
+	check("HEAD without a configuration", e.do("HEAD", "/lchdr/logs/a", nil), nil)
+}
+
+// between returns the text of s between the first open and the next close.
+func between(s, open, close string) string {
+	i := strings.Index(s, open)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(open):]
+	if j := strings.Index(s, close); j >= 0 {
+		return s[:j]
+	}
+	return ""
+}

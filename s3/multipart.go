@@ -365,6 +365,7 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 		return err
 	}
 	s.setVersionHeader(r.Context(), w.Header(), c.bucket, info.VersionID)
+	s.setExpiration(r.Context(), w.Header(), info)
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"

@@ -52,6 +52,7 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, c *call) erro
 		sums = c.checksums()
 	}
 	setChecksumHeaders(h, sums)
+	s.setExpiration(r.Context(), h, info)
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
@@ -358,6 +359,7 @@ func (s *Server) serveOnce(w http.ResponseWriter, r *http.Request, c *call, req 
 	}
 	sumMode := strings.EqualFold(r.Header.Get("x-amz-checksum-mode"), "ENABLED")
 	setObjectHeaders(h, info, sumMode && rng == nil && req.partNumber == 0)
+	s.setExpiration(ctx, h, info)
 	if sumMode && req.partNumber > 0 {
 		// A partNumber read shows that part's own checksum, as S3 does.
 		sums := info.Checksums

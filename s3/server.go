@@ -153,6 +153,8 @@ type Server struct {
 
 	idPrefix string
 	idSeq    atomic.Uint64
+
+	lifecycles lifecycleCache // parsed lifecycle documents (lifecycle.go)
 }
 
 var _ http.Handler = (*Server)(nil)
