@@ -176,7 +176,9 @@
 // # Consistency
 //
 // Close-to-open: open revalidates a file older than --attr-ttl with a HEAD
-// and keeps the kernel's page cache only when the ETag is unchanged; entries
+// and keeps the kernel's page cache only when the ETag is still the one
+// its pages were read from (a lookup may have learnt of the new ETag
+// first, so "unchanged since the last look" would not do); entries
 // and attributes are cached by the kernel for --attr-ttl, so an object
 // written or deleted through S3 is seen at the latest one TTL later. Files
 // with local changes are never overridden by the server's view. statfs
@@ -243,7 +245,9 @@
 // logged once. S3Bucket retries transient failures (5xx, connection
 // errors) with exponential backoff, moving to the next endpoint, and bounds
 // every wait (dial and response-header timeouts, per-operation deadlines),
-// so no operation hangs forever on a dead node.
+// so no operation hangs forever on a dead node. A GET body cut off
+// mid-stream (the node died while sending it) is fetched again, never kept
+// short.
 //
 // # Concurrency
 //

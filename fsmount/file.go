@@ -24,6 +24,14 @@ type fileNode struct {
 	lost   bool     // a streamed upload failed after its bytes were released
 	target string   // symlink target, once read
 	ra     readAhead
+	// pageETag is the ETag of the object whose content the kernel's page
+	// cache of the file holds, as far as the mount knows (guarded by mu).
+	// Open keeps the kernel's pages only while the object still has this
+	// ETag: the attributes can learn of another client's write outside
+	// Open (a Lookup or Getattr after the attribute TTL), so "the ETag did
+	// not change during Open's revalidation" does not mean the pages are
+	// current.
+	pageETag string
 }
 
 var (
@@ -58,6 +66,16 @@ func (f *FS) newFileNode(a attrs) *fileNode {
 	n.attr = a
 	n.fetched = time.Now()
 	return n
+}
+
+// ownETagLocked records that this mount moved the object from ETag old to
+// new with content the kernel's pages already show (its own upload, or a
+// copy that changed only metadata), so the next Open keeps them. n.mu must
+// be held.
+func (n *fileNode) ownETagLocked(old, new string) {
+	if n.pageETag == old {
+		n.pageETag = new
+	}
 }
 
 // objectKey is the node's key; ok is false once it was unlinked.
@@ -142,16 +160,23 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	var fuseFlags uint32 = fuse.FOPEN_KEEP_CACHE
 	if n.st == nil || !n.st.dirty {
 		if !n.fresh() {
-			changed, errno := n.refreshChanged(ctx)
-			if errno != 0 {
+			if _, errno := n.refreshChanged(ctx); errno != 0 {
 				return nil, 0, errno
 			}
-			if changed {
-				fuseFlags = 0
-				if n.st != nil {
-					n.dropStagingLocked()
-				}
-			}
+		}
+		// Compare with what the kernel's pages and the staging were
+		// filled from, not with what the attributes said before the
+		// revalidation: a Lookup or Getattr may have learnt of a new
+		// version already.
+		n.mu.Lock()
+		etag := n.attr.etag
+		if etag != n.pageETag {
+			fuseFlags = 0
+			n.pageETag = etag
+		}
+		n.mu.Unlock()
+		if n.st != nil && n.st.baseETag != etag {
+			n.dropStagingLocked()
 		}
 	}
 	if flags&syscall.O_TRUNC != 0 {
@@ -272,6 +297,7 @@ func (n *fileNode) storeAttrsLocked(ctx context.Context, op string, metaChanged 
 		return n.fsys.errnoOf(op, err)
 	}
 	n.mu.Lock()
+	n.ownETagLocked(n.attr.etag, info.ETag)
 	n.attr.etag = info.ETag
 	n.attr.stored = storedAttrMeta(meta)
 	n.fetched = time.Now()
@@ -544,9 +570,11 @@ func (n *fileNode) commitLocked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	base := st.baseETag
 	st.baseKey, st.baseETag, st.baseSize, st.baseLimit = key, info.ETag, st.size, st.size
 	st.dirty, st.metaDirty, st.streamEligible = false, false, false
 	n.mu.Lock()
+	n.ownETagLocked(base, info.ETag)
 	n.attr.etag = info.ETag
 	n.attr.stored = stored
 	n.fetched = time.Now()
@@ -664,7 +692,11 @@ func (n *fileNode) fillFromBase(ctx context.Context, st *staging, base objectRea
 				return err
 			}
 			defer rc.Close()
-			_, err = io.Copy(io.NewOffsetWriter(st.f, off), io.LimitReader(rc, m))
+			got, err := io.Copy(io.NewOffsetWriter(st.f, off), io.LimitReader(rc, m))
+			if err == nil && got < m {
+				// The base is at least t long: a shorter body was cut.
+				err = io.ErrUnexpectedEOF
+			}
 			return err
 		})
 		cancel()

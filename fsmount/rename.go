@@ -130,6 +130,7 @@ func (d *dirNode) renameFile(ctx context.Context, fn *fileNode, srcKey, dstKey s
 		fn.st.baseKey, fn.st.baseETag = dstKey, info.ETag
 	}
 	fn.mu.Lock()
+	fn.ownETagLocked(fn.attr.etag, info.ETag)
 	fn.attr.etag = info.ETag
 	fn.attr.stored = storedAttrMeta(meta)
 	fn.mu.Unlock()
