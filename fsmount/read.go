@@ -312,14 +312,32 @@ func (r objectReader) fetcher(i int64) func(buf []byte) (int, error) {
 				return err
 			}
 			defer rc.Close()
-			got, err = io.ReadFull(rc, buf[:n])
-			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-				return nil
-			}
+			got, err = readBody(rc, buf[:n])
 			return err
 		})
 		return got, err
 	}
+}
+
+// readBody reads r into buf until buf is full or the body ends. A body that
+// ends early but cleanly (io.EOF: the object is shorter than the mount
+// thought, which readAt reports as a change) is no error. A body cut off is:
+// net/http reports a response shorter than its Content-Length, as when the
+// node sending it dies, as io.ErrUnexpectedEOF, and the block must be
+// fetched again (from another node), never kept short.
+func readBody(r io.Reader, buf []byte) (int, error) {
+	got := 0
+	for got < len(buf) {
+		m, err := r.Read(buf[got:])
+		got += m
+		switch {
+		case err == io.EOF:
+			return got, nil
+		case err != nil:
+			return got, err
+		}
+	}
+	return got, nil
 }
 
 // retryRead retries a body read that failed mid-stream (the Bucket retried
