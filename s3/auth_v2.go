@@ -172,3 +172,22 @@ func v2StringToSign(r *http.Request, date, uri string) string {
 	}
 	return b.String()
 }
+
+// VerifyPostPolicyV2 checks the Signature Version 2 signature of a POST
+// Object form: the base64 HMAC-SHA1 of the base64 policy with the access
+// key's secret. It returns the access key. The error is
+// ErrInvalidAccessKeyID or ErrSignatureDoesNotMatch; the policy's own
+// expiration and conditions are the caller's to check.
+func (v *Verifier) VerifyPostPolicyV2(accessKey, policy, signature string) (string, error) {
+	secret, ok := v.creds[accessKey]
+	if !ok {
+		return "", ErrInvalidAccessKeyID
+	}
+	m := hmac.New(sha1.New, []byte(secret))
+	m.Write([]byte(policy))
+	want := base64.StdEncoding.EncodeToString(m.Sum(nil))
+	if !hmac.Equal([]byte(want), []byte(signature)) {
+		return "", ErrSignatureDoesNotMatch
+	}
+	return accessKey, nil
+}

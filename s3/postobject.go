@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -29,7 +30,9 @@ import (
 // signed itself: the form carries a base64 JSON policy and, for SigV4, the
 // x-amz-algorithm, x-amz-credential, x-amz-date and x-amz-signature fields;
 // the signature is the HMAC of the base64 policy with the credential's
-// signing key (Verifier.VerifyPostPolicy). ServeHTTP therefore hands the
+// signing key (Verifier.VerifyPostPolicy). For SigV2 it carries
+// AWSAccessKeyId and signature, the HMAC-SHA1 of the base64 policy with the
+// secret (Verifier.VerifyPostPolicyV2). ServeHTTP therefore hands the
 // request to postObject without header or presign authentication.
 //
 // The form fields come first (bounded by maxPostPreData), the "file" field
@@ -81,6 +84,7 @@ type postForm struct {
 	fields   map[string]string // lower-case field name -> value
 	file     *multipart.Part   // nil when the form has no file field
 	filename string
+	sigV2    bool // authenticated with a Signature Version 2 policy signature
 }
 
 func (f *postForm) has(name string) bool {
@@ -213,13 +217,13 @@ func postReadError(err error) error {
 // are not allowed; only the bucket policy may still let it through.
 var errUnsignedPost = errors.New("unsigned POST form")
 
-// authorizePost authenticates the form: a SigV4 POST policy signature, or
-// nothing (anonymous: errUnsignedPost unless Config.AllowAnonymous). It
+// authorizePost authenticates the form: a SigV4 or SigV2 POST policy
+// signature, or nothing (anonymous: errUnsignedPost unless Config.AllowAnonymous). It
 // returns the access key ("" when anonymous).
 func (s *Server) authorizePost(f *postForm) (string, error) {
 	if !f.has("x-amz-signature") {
 		if f.has("signature") || f.has("awsaccesskeyid") {
-			return "", ErrInvalidRequest.WithMessage("POST Object supports only AWS Signature Version 4 (x-amz-algorithm %s).", signV4Algorithm)
+			return s.authorizePostV2(f)
 		}
 		if !s.cfg.AllowAnonymous {
 			return "", errUnsignedPost
@@ -238,6 +242,20 @@ func (s *Server) authorizePost(f *postForm) (string, error) {
 		Date:       f.fields["x-amz-date"],
 		Signature:  f.fields["x-amz-signature"],
 	})
+}
+
+// authorizePostV2 authenticates a form signed with Signature Version 2
+// (AWSAccessKeyId, signature and policy fields), which S3 accepts where it
+// accepts SigV2 and which boto3's generate_presigned_post produces unless
+// the client is configured for SigV4.
+func (s *Server) authorizePostV2(f *postForm) (string, error) {
+	for _, name := range []string{"AWSAccessKeyId", "policy", "signature"} {
+		if !f.has(strings.ToLower(name)) {
+			return "", ErrInvalidArgument.WithMessage("Bucket POST must contain a field named '%s'. If it is specified, please check the order of the fields.", name)
+		}
+	}
+	f.sigV2 = true
+	return s.cfg.Verifier.VerifyPostPolicyV2(f.fields["awsaccesskeyid"], f.fields["policy"], f.fields["signature"])
 }
 
 // postTarget sets c.key from the key field (with ${filename} replaced),
@@ -260,7 +278,15 @@ func (s *Server) postTarget(c *call, f *postForm, pol *postPolicy) error {
 	if pol == nil {
 		return nil
 	}
-	return pol.check(f.fields, c.bucket, c.key)
+	fields := f.fields
+	if f.sigV2 {
+		// A V2 form's credential fields need no condition, as
+		// x-amz-signature does not in a V4 one.
+		fields = maps.Clone(fields)
+		delete(fields, "awsaccesskeyid")
+		delete(fields, "signature")
+	}
+	return pol.check(fields, c.bucket, c.key)
 }
 
 // postPutOptions turns the form fields into the object's metadata, tags and

@@ -2,7 +2,9 @@ package s3
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/md5"
+	"crypto/sha1"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
@@ -457,7 +459,7 @@ func TestPostObjectAuthentication(t *testing.T) {
 	anon := postCase{unsigned: true, fields: []formField{{"key", "k"}}, file: []byte("x")}
 	wantError(t, e.post(b, anon), 403, "AccessDenied")
 	v2 := postCase{unsigned: true, fields: []formField{{"key", "k"}, {"AWSAccessKeyId", envAccessKey}, {"policy", "e30="}, {"signature", "abc"}}, file: []byte("x")}
-	wantError(t, e.post(b, v2), 400, "InvalidRequest")
+	wantError(t, e.post(b, v2), 403, "SignatureDoesNotMatch")
 	noCred := postCase{unsigned: true, fields: []formField{{"key", "k"}, {"policy", "e30="}, {"x-amz-signature", strings.Repeat("a", 64)}}, file: []byte("x")}
 	wantError(t, e.post(b, noCred), 400, "InvalidArgument")
 	e.wantAbsent(b, "k")
@@ -698,5 +700,54 @@ func TestPostObjectSpoolDir(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// v2PostFields signs policy as boto3's generate_presigned_post does without
+// a SigV4 configuration: AWSAccessKeyId, policy and the base64 HMAC-SHA1 of
+// the base64 policy.
+func v2PostFields(policy, accessKey, secret string) []formField {
+	b64 := base64.StdEncoding.EncodeToString([]byte(policy))
+	m := hmac.New(sha1.New, []byte(secret))
+	m.Write([]byte(b64))
+	return []formField{
+		{"AWSAccessKeyId", accessKey},
+		{"policy", b64},
+		{"signature", base64.StdEncoding.EncodeToString(m.Sum(nil))},
+	}
+}
+
+func TestPostObjectSignatureV2(t *testing.T) {
+	e := newTestServer(t)
+	b := e.bucket("v2form")
+	exp := time.Now().UTC().Add(time.Hour).Format("2006-01-02T15:04:05Z")
+	pol := `{"expiration": "` + exp + `", "conditions": [{"bucket": "` + b + `"}, ["starts-with", "$key", "up/"], {"Content-Type": "text/plain"}, ["content-length-range", 1, 100]]}`
+	send := func(fields []formField) rawResponse {
+		body, ct := postBody(t, fields, "a.txt", []byte("v2 body"), false, nil)
+		return e.postRaw("/"+b, body, ct)
+	}
+	good := append([]formField{{"key", "up/${filename}"}, {"Content-Type", "text/plain"}}, v2PostFields(pol, envAccessKey, envSecretKey)...)
+	if rr := send(good); rr.status != http.StatusNoContent {
+		t.Fatalf("V2 form: %d %s", rr.status, rr.body)
+	}
+	if got := e.get(b, "up/a.txt", minio.GetObjectOptions{}); got != "v2 body" {
+		t.Fatalf("V2 upload stored %q", got)
+	}
+	if ct := e.do("HEAD", "/"+b+"/up/a.txt", nil).header.Get("Content-Type"); ct != "text/plain" {
+		t.Fatalf("V2 upload Content-Type %q", ct)
+	}
+
+	wrong := append([]formField{{"key", "up/w"}, {"Content-Type", "text/plain"}}, v2PostFields(pol, envAccessKey, "not-the-secret")...)
+	wantError(t, send(wrong), 403, "SignatureDoesNotMatch")
+	unknown := append([]formField{{"key", "up/u"}, {"Content-Type", "text/plain"}}, v2PostFields(pol, "nobody", envSecretKey)...)
+	wantError(t, send(unknown), 403, "InvalidAccessKeyId")
+	outside := append([]formField{{"key", "down/o"}, {"Content-Type", "text/plain"}}, v2PostFields(pol, envAccessKey, envSecretKey)...)
+	wantError(t, send(outside), 403, "AccessDenied")
+	extra := append([]formField{{"key", "up/x"}, {"Content-Type", "text/plain"}, {"x-amz-meta-a", "b"}}, v2PostFields(pol, envAccessKey, envSecretKey)...)
+	wantError(t, send(extra), 403, "AccessDenied")
+	noPolicy := []formField{{"key", "up/n"}, {"AWSAccessKeyId", envAccessKey}, {"signature", "abc"}}
+	wantError(t, send(noPolicy), 400, "InvalidArgument")
+	for _, k := range []string{"up/w", "up/u", "down/o", "up/x", "up/n"} {
+		e.wantAbsent(b, k)
 	}
 }
