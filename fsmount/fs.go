@@ -183,11 +183,16 @@ func (f *FS) Mount(dir string, mo MountOptions) (*fuse.Server, error) {
 		AttrTimeout:     &ttl,
 		NegativeTimeout: &ttl,
 		MountOptions: fuse.MountOptions{
-			AllowOther:        mo.AllowOther,
-			FsName:            mo.FsName,
-			Name:              "bucketdb",
-			MaxWrite:          1 << 20,
-			MaxReadAhead:      1 << 20,
+			AllowOther:   mo.AllowOther,
+			FsName:       mo.FsName,
+			Name:         "bucketdb",
+			MaxWrite:     1 << 20,
+			MaxReadAhead: 1 << 20,
+			// Reads answer from memory (fuse.ReadResultData): splicing
+			// them only adds a copy into a pipe, and a 1 MiB read plus its
+			// header does not fit the default pipe, which go-fuse then
+			// logs on every such read.
+			DisableSplice:     true,
 			Debug:             mo.Debug,
 			ExtraCapabilities: fuse.CAP_ATOMIC_O_TRUNC,
 			DisableXAttrs:     false,
