@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/bucketdb/bucketdb/store"
 )
@@ -155,10 +156,19 @@ func isXMLName(s string) bool {
 	return true
 }
 
+// listTime renders an object's LastModified in a listing in whole seconds,
+// as S3 does (".000Z") and as the Last-Modified header of HEAD and GET has
+// it: "aws s3 sync --exact-timestamps" sets a downloaded file's mtime from
+// the whole seconds and compares it with the listing, so sub-seconds here
+// made every later sync download everything again.
+func listTime(t time.Time) string {
+	return iso8601(t.Truncate(time.Second))
+}
+
 func (lq listQuery) object(o store.ObjectInfo, own *owner) objectXML {
 	x := objectXML{
 		Key:          lq.enc(o.Key),
-		LastModified: iso8601(o.ModTime),
+		LastModified: listTime(o.ModTime),
 		ETag:         quoteETag(o.ETag),
 		Size:         o.Size,
 		Owner:        own,

@@ -3,10 +3,12 @@ package s3
 import (
 	"encoding/xml"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 )
@@ -191,5 +193,39 @@ func TestListWithMetadata(t *testing.T) {
 	rr := e.do("GET", "/listmeta?list-type=2", nil)
 	if strings.Contains(string(rr.body), "UserMetadata") {
 		t.Fatalf("UserMetadata without metadata=true: %s", rr.body)
+	}
+}
+
+// Listings give LastModified in whole seconds, as S3 does and as HEAD's
+// Last-Modified has it, so that a client comparing a listing with the time
+// it kept from a download (aws s3 sync --exact-timestamps) sees no change.
+func TestListObjectsLastModifiedWholeSeconds(t *testing.T) {
+	e := newTestServer(t)
+	b := e.bucket("listtimes")
+	keys := []string{"k0", "k1", "k2", "k3", "k4"}
+	for _, k := range keys {
+		e.put(b, k, "v", minio.PutObjectOptions{})
+	}
+	for _, query := range []string{"?list-type=2", "?max-keys=10"} {
+		rr := e.do("GET", "/"+b+query, nil)
+		var res struct {
+			Contents []objectXML `xml:"Contents"`
+		}
+		if rr.status != 200 || xml.Unmarshal(rr.body, &res) != nil || len(res.Contents) != len(keys) {
+			t.Fatalf("%s: %d %s", query, rr.status, rr.body)
+		}
+		for _, o := range res.Contents {
+			if !strings.HasSuffix(o.LastModified, ".000Z") {
+				t.Errorf("%s: %s LastModified %q has sub-seconds", query, o.Key, o.LastModified)
+			}
+			listed, err := time.Parse(time.RFC3339Nano, o.LastModified)
+			if err != nil {
+				t.Fatal(err)
+			}
+			head, err := http.ParseTime(e.do("HEAD", "/"+b+"/"+o.Key, nil).header.Get("Last-Modified"))
+			if err != nil || !head.Equal(listed) {
+				t.Errorf("%s: %s listed %v, HEAD Last-Modified %v (%v)", query, o.Key, listed, head, err)
+			}
+		}
 	}
 }
