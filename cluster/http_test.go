@@ -268,16 +268,31 @@ func TestHTTPJoinAndRemove(t *testing.T) {
 	// has three replicas, then two more run before the checks.
 	heal := func() {
 		// Under a loaded machine a pass can take seconds: allow several.
-		waitWithin(t, 45*time.Second, "every key on three replicas", func() bool {
+		// On a timeout, say what is left and what each node's heal state
+		// is, so that a slow convergence can be told from a stuck one.
+		deadline := time.Now().Add(60 * time.Second)
+		for round := 1; ; round++ {
 			passes()
 			c := replicas()
-			for _, n := range c {
+			var off []string
+			for k, n := range c {
 				if n != 3 {
-					return false
+					off = append(off, fmt.Sprintf("%s:%d", k, n))
 				}
 			}
-			return len(c) == keys
-		})
+			if len(off) == 0 && len(c) == keys {
+				break
+			}
+			if time.Now().After(deadline) {
+				var states []string
+				for _, nd := range nodes {
+					states = append(states, fmt.Sprintf("%s{backlog %d retry %v passes %d members %v}", nd.id,
+						nd.heal.backlog.Load(), nd.heal.retry.Load(), nd.heal.passes.Load(), nd.reg.list()))
+				}
+				t.Fatalf("after %d rounds of passes, %d keys of %d listed, not on three replicas: %v; nodes: %v",
+					round, len(c), keys, off, states)
+			}
+		}
 		passes()
 		passes()
 	}
