@@ -1,8 +1,6 @@
 package s3
 
 import (
-	"crypto/sha1"
-	"crypto/sha256"
 	"encoding/base64"
 	"hash"
 	"io"
@@ -12,8 +10,6 @@ import (
 	"strings"
 
 	"github.com/bucketdb/bucketdb/store"
-	"github.com/klauspost/crc32"
-	"github.com/minio/crc64nvme"
 )
 
 // Checksum algorithms of the S3 flexible-checksum API. A value travels as
@@ -32,19 +28,25 @@ const (
 // checksumHeaderPrefix starts every checksum value header and trailer name.
 const checksumHeaderPrefix = "x-amz-checksum-"
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+// checksumAlgos lists the supported algorithms with their digest size; the
+// hashes themselves are the store's (store.ChecksumHash), which combines
+// multipart checksums with the same ones.
+var checksumAlgos = func() []checksumAlgo {
+	var out []checksumAlgo
+	for _, name := range []string{ChecksumCRC32, ChecksumCRC32C, ChecksumSHA1, ChecksumSHA256, ChecksumCRC64NVME} {
+		newHash, size, ok := store.ChecksumHash(name)
+		if !ok {
+			panic("s3: the store has no checksum algorithm " + name)
+		}
+		out = append(out, checksumAlgo{name: name, size: size, new: newHash})
+	}
+	return out
+}()
 
-// checksumAlgos lists the supported algorithms with their digest size.
-var checksumAlgos = []struct {
+type checksumAlgo struct {
 	name string
 	size int
 	new  func() hash.Hash
-}{
-	{ChecksumCRC32, 4, func() hash.Hash { return crc32.NewIEEE() }},
-	{ChecksumCRC32C, 4, func() hash.Hash { return crc32.New(castagnoli) }},
-	{ChecksumSHA1, sha1.Size, sha1.New},
-	{ChecksumSHA256, sha256.Size, sha256.New},
-	{ChecksumCRC64NVME, 8, func() hash.Hash { return crc64nvme.New() }},
 }
 
 // checksumAlgoIndex returns the index in checksumAlgos of the algorithm

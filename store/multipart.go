@@ -12,13 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"hash/crc32"
 	"io"
 	"maps"
 	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/klauspost/crc32"
 	"github.com/minio/crc64nvme"
 )
 
@@ -497,12 +497,25 @@ type checksumAlgo struct {
 	bits int              // CRC width
 }
 
+// crc32cTable is the Castagnoli table of the checksum API's CRC32C (the
+// klauspost package: the same values as hash/crc32, faster on bodies).
+var crc32cTable = crc32.MakeTable(crc32.Castagnoli)
+
 var checksumAlgos = map[string]checksumAlgo{
 	"crc32":     {4, func() hash.Hash { return crc32.NewIEEE() }, crc32.IEEE, 32},
-	"crc32c":    {4, func() hash.Hash { return crc32.New(castagnoli) }, crc32.Castagnoli, 32},
+	"crc32c":    {4, func() hash.Hash { return crc32.New(crc32cTable) }, crc32.Castagnoli, 32},
 	"crc64nvme": {8, func() hash.Hash { return crc64nvme.New() }, crc64nvme.NVME, 64},
 	"sha1":      {sha1.Size, sha1.New, 0, 0},
 	"sha256":    {sha256.Size, sha256.New, 0, 0},
+}
+
+// ChecksumHash returns a constructor of algo's hash (lower case: "crc32",
+// "crc32c", "crc64nvme", "sha1", "sha256") and its digest size; ok is false
+// for any other name. The S3 layer computes body checksums with it, so the
+// algorithms are listed once.
+func ChecksumHash(algo string) (newHash func() hash.Hash, size int, ok bool) {
+	a, ok := checksumAlgos[algo]
+	return a.hash, a.size, ok
 }
 
 // DefaultChecksumType is the checksum type S3 gives an upload created with
