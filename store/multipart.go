@@ -497,13 +497,9 @@ type checksumAlgo struct {
 	bits int              // CRC width
 }
 
-// crc32cTable is the Castagnoli table of the checksum API's CRC32C (the
-// klauspost package: the same values as hash/crc32, faster on bodies).
-var crc32cTable = crc32.MakeTable(crc32.Castagnoli)
-
 var checksumAlgos = map[string]checksumAlgo{
 	"crc32":     {4, func() hash.Hash { return crc32.NewIEEE() }, crc32.IEEE, 32},
-	"crc32c":    {4, func() hash.Hash { return crc32.New(crc32cTable) }, crc32.Castagnoli, 32},
+	"crc32c":    {4, func() hash.Hash { return crc32.New(castagnoli) }, crc32.Castagnoli, 32},
 	"crc64nvme": {8, func() hash.Hash { return crc64nvme.New() }, crc64nvme.NVME, 64},
 	"sha1":      {sha1.Size, sha1.New, 0, 0},
 	"sha256":    {sha256.Size, sha256.New, 0, 0},

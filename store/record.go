@@ -4,8 +4,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"hash/crc32"
 	"time"
+
+	"github.com/klauspost/crc32"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
