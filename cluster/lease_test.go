@@ -2,8 +2,10 @@ package cluster
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -215,4 +217,60 @@ func TestLeaseRestartHonoursOldGrants(t *testing.T) {
 	if ok, gap := l.grant("h", 1, true, true); !ok || !gap {
 		t.Fatalf("first grant after boot: %v, gap %v", ok, gap)
 	}
+}
+
+// A replica slow to prepare holds back only its own commit: the others
+// commit as soon as W prepared, and the write is acknowledged once the
+// slow one, which holds a reader lease, has prepared and committed too.
+func TestSlowPrepareCommitsOthersFirst(t *testing.T) {
+	tc := leaseCluster(t)
+	blocked, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	tc.net.setFail(func(ctx context.Context, from, to, op string) error {
+		if to == "n2" && strings.HasSuffix(op, "PrepareRequest") {
+			once.Do(func() { close(blocked) })
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+		}
+		return nil
+	})
+	defer tc.net.setFail(nil)
+	done := make(chan error, 1)
+	go func() {
+		_, err := tc.nodes[0].PutObject(context.Background(), "b", "k", strings.NewReader("v2"), 2, store.PutOptions{})
+		done <- err
+	}()
+	<-blocked
+	// The lease n2 granted n0 lasts up to 2 s; n0 and n1 must not wait for
+	// n2's prepare to commit.
+	waitWithin(t, time.Second, "the fast replicas to commit", func() bool {
+		return tc.holdsBody(0, "k", "v2") && tc.holdsBody(1, "k", "v2")
+	})
+	select {
+	case err := <-done:
+		t.Fatalf("acknowledged (err %v) before the replica holding a reader lease committed", err)
+	default:
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !tc.holdsBody(2, "k", "v2") {
+		t.Fatal("acknowledged before n2 committed")
+	}
+	tc.mustGetLocally(2, map[string]string{"k": "v2"})
+}
+
+// holdsBody reports whether node i's own store has body as the current
+// version of b/key.
+func (tc *testCluster) holdsBody(i int, key, body string) bool {
+	_, rc, err := tc.stores[i].GetObject(context.Background(), "b", key, store.GetOptions{})
+	if err != nil {
+		return false
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	return err == nil && string(b) == body
 }

@@ -24,8 +24,8 @@ const (
 
 var errStalled = errors.New("cluster: replica stalled")
 
-// commitGrace is how long a coordinator that has W prepared (or committed)
-// replicas still waits for the others. Answering at W alone is enough while
+// commitGrace is how long a coordinator that has W committed replicas still
+// waits for the others to prepare and commit. Answering at W alone is enough while
 // every coordinator places the key alike, but just after a join or removal a
 // read may ask a new owner that holds nothing yet plus the one old replica
 // still committing in the background, and find nothing: with the grace, all
@@ -60,6 +60,15 @@ type result[T any] struct {
 	m   Member
 	res T
 	err error
+}
+
+// phaseTwo is an answer that phase two of mutate waits for: a replica's
+// commit, or (prepare) the prepare of one that answered after the decision.
+type phaseTwo struct {
+	m       Member
+	res     CommitResponse
+	err     error
+	prepare bool
 }
 
 // broadcast sends one request to every target. With a body, the body
@@ -226,9 +235,10 @@ func broadcast[T any](ctx context.Context, n *Node, targets []Member, need int, 
 
 // mutate applies one mutation of (req.Bucket, req.Key) on its replicas in
 // two phases: prepare on every replica of the preference list (streaming a
-// put's body), then, once W prepared, commit on each of them. Fewer than W
-// prepared: everything is aborted and the mutation can never surface. With
-// a single replica the mutation is applied directly.
+// put's body), then, once W prepared, commit on each of them, and on each
+// replica that prepares later as soon as it has. Fewer than W prepared:
+// everything is aborted and the mutation can never surface. With a single
+// replica the mutation is applied directly.
 //
 // The result is the first successful commit's; if every commit failed, the
 // most telling error. A mutation committed on at least one replica is
@@ -307,10 +317,10 @@ func (n *Node) mutate(ctx context.Context, req PrepareRequest, body io.Reader, t
 			decided = true
 		}
 	}
-	if ferr == nil && len(prepared) >= p.w && pending > 0 {
-		// Healthy replicas answer within moments: give them a short grace
-		// so they commit with the others instead of in the background, and
-		// those holding a read lease as long as it lasts.
+	if ferr == nil && len(prepared) >= p.w && pending > 0 && 2*p.w <= len(p.nodes) {
+		// W is no majority, so W replicas need not include one that holds
+		// the last acknowledged write: hear the healthy others too before
+		// the version ID is minted (below), as long as the grace lasts.
 		var slow []Member
 		for _, m := range p.nodes {
 			if !answered[m.ID] {
@@ -323,6 +333,7 @@ func (n *Node) mutate(ctx context.Context, req PrepareRequest, body io.Reader, t
 			select {
 			case r := <-ch:
 				pending--
+				answered[r.m.ID] = true
 				if r.err != nil {
 					errs = append(errs, r.err)
 				} else {
@@ -337,31 +348,26 @@ func (n *Node) mutate(ctx context.Context, req PrepareRequest, body io.Reader, t
 	bg := context.WithoutCancel(ctx)
 	commit := ferr == nil && len(prepared) >= p.w
 	ref := StageRef{StageID: req.StageID}
-	// A new version gets its ID now: the prepare replies carried every
-	// replica's clock, so it sorts after what they hold.
+	// A new version gets its ID once W prepared: their replies carried
+	// their clocks, and (with W a majority) any W replicas include one
+	// that committed every acknowledged write, so it sorts after those.
 	if commit && (req.Kind == opPut || req.Kind == opComplete || req.Kind == opDelete && req.Delete.MarkerVersionID != "") {
 		id, h := n.mint()
 		ref.VersionID, ref.ModTime = id, store.HLCTime(h)
 	}
-	// Late answers: commit or abort them as decided.
-	if pending > 0 {
-		n.goBackground(func(context.Context) {
-			for ; pending > 0; pending-- {
-				r := <-ch
-				if r.err != nil {
-					continue
-				}
-				cctx, cancel := n.rpcCtx(bg, size)
-				if commit {
-					n.replica(r.m).Commit(cctx, ref)
-				} else {
-					n.replica(r.m).Abort(cctx, ref)
-				}
-				cancel()
-			}
-		})
-	}
 	if !commit {
+		// Late answers and those already in are aborted.
+		if pending > 0 {
+			n.goBackground(func(context.Context) {
+				for ; pending > 0; pending-- {
+					if r := <-ch; r.err == nil {
+						cctx, cancel := n.rpcCtx(bg, 0)
+						n.replica(r.m).Abort(cctx, ref)
+						cancel()
+					}
+				}
+			})
+		}
 		for _, m := range prepared {
 			n.goBackground(func(context.Context) {
 				cctx, cancel := n.rpcCtx(bg, 0)
@@ -377,43 +383,72 @@ func (n *Node) mutate(ctx context.Context, req PrepareRequest, body io.Reader, t
 		}
 		return CommitResponse{}, unavailable("prepare", len(prepared), p.w, errs)
 	}
-	// Phase two.
-	cch := make(chan result[CommitResponse], len(prepared))
-	for _, m := range prepared {
+	// Phase two, pipelined: the replicas that prepared commit at once, and
+	// one still preparing commits as soon as it has, so a slow replica
+	// delays only its own commit. Healthy replicas answer within moments:
+	// once W committed (or nothing but prepares is left), the others get a
+	// short grace so they commit before the client is answered, and those
+	// holding a read lease as long as it lasts; after that they commit in
+	// the background.
+	events := make(chan phaseTwo, len(prepared)+2*pending)
+	commitOn := func(m Member) {
+		cctx, cancel := n.rpcCtx(bg, size)
+		defer cancel()
+		res, err := n.replica(m).Commit(cctx, ref)
+		events <- phaseTwo{m: m, res: res, err: err}
+	}
+	if pending > 0 {
 		go func() {
-			cctx, cancel := n.rpcCtx(bg, size)
-			defer cancel()
-			res, err := n.replica(m).Commit(cctx, ref)
-			cch <- result[CommitResponse]{m: m, res: res, err: err}
+			for range pending {
+				r := <-ch
+				events <- phaseTwo{m: r.m, err: r.err, prepare: true}
+			}
 		}()
+	}
+	for _, m := range prepared {
+		go commitOn(m)
+	}
+	committing, preparing := len(prepared), pending
+	waiting := map[string]Member{}
+	for _, m := range p.nodes {
+		if !answered[m.ID] || slices.ContainsFunc(prepared, func(pm Member) bool { return pm.ID == m.ID }) {
+			waiting[m.ID] = m
+		}
 	}
 	var first *CommitResponse
 	var cerrs []error
 	var failed []Member
 	committed := map[string]bool{}
-	waiting := map[string]Member{}
-	for _, m := range prepared {
-		waiting[m.ID] = m
-	}
-	outstanding, oks := len(prepared), 0
+	oks := 0
 	var grace <-chan time.Time
 collect:
-	for outstanding > 0 {
+	for committing+preparing > 0 {
 		select {
-		case r := <-cch:
-			outstanding--
-			delete(waiting, r.m.ID)
-			if r.err == nil {
+		case r := <-events:
+			switch {
+			case r.prepare && r.err == nil:
+				preparing--
+				committing++
+				go commitOn(r.m)
+				continue
+			case r.prepare: // nothing staged there: it just misses the write
+				preparing--
+				delete(waiting, r.m.ID)
+			case r.err == nil:
+				committing--
+				delete(waiting, r.m.ID)
 				oks++
 				committed[r.m.ID] = true
 				if first == nil {
 					first = &r.res
 				}
-			} else {
+			default:
+				committing--
+				delete(waiting, r.m.ID)
 				cerrs = append(cerrs, r.err)
 				failed = append(failed, r.m)
 			}
-			if oks >= p.w && grace == nil && outstanding > 0 {
+			if grace == nil && (oks >= p.w || committing == 0) && committing+preparing > 0 {
 				t := time.NewTimer(n.grace(slices.Collect(maps.Values(waiting)), size))
 				defer t.Stop()
 				grace = t.C
@@ -439,13 +474,23 @@ collect:
 		n.repairLater(req.Bucket, req.Key)
 	}
 	cleanup(failed, cerrs)
-	if outstanding > 0 {
+	if committing+preparing > 0 {
 		n.goBackground(func(context.Context) {
 			var failed []Member
 			var cerrs []error
-			for ; outstanding > 0; outstanding-- {
-				if r := <-cch; r.err != nil {
-					failed, cerrs = append(failed, r.m), append(cerrs, r.err)
+			for committing+preparing > 0 {
+				switch r := <-events; {
+				case r.prepare && r.err == nil:
+					preparing--
+					committing++
+					go commitOn(r.m)
+				case r.prepare:
+					preparing--
+				default:
+					committing--
+					if r.err != nil {
+						failed, cerrs = append(failed, r.m), append(cerrs, r.err)
+					}
 				}
 			}
 			cleanup(failed, cerrs)
