@@ -37,7 +37,12 @@ type S3Config struct {
 	// response headers, so that a dead node is never waited on forever.
 	DialTimeout   time.Duration
 	HeaderTimeout time.Duration
-	Logger        *slog.Logger
+	// A request still running after ProbeAfter (default 5 s; negative: never)
+	// has its endpoint probed; one that does not answer within ProbeTimeout
+	// (default 3 s) is failed over at once (probe.go).
+	ProbeAfter   time.Duration
+	ProbeTimeout time.Duration
+	Logger       *slog.Logger
 }
 
 // S3Bucket implements Bucket over S3 with minio-go, failing over between
@@ -50,6 +55,8 @@ type S3Bucket struct {
 	// lock API), one per endpoint, signed with SigV4.
 	bases []url.URL
 	https []*http.Client
+	conns []*endpointConns
+	probe *http.Client
 	cur   atomic.Int32
 	log   *slog.Logger
 }
@@ -71,10 +78,19 @@ func NewS3Bucket(cfg S3Config) (*S3Bucket, error) {
 	if cfg.HeaderTimeout <= 0 {
 		cfg.HeaderTimeout = 60 * time.Second
 	}
+	if cfg.ProbeAfter == 0 {
+		cfg.ProbeAfter = 5 * time.Second
+	}
+	if cfg.ProbeTimeout <= 0 {
+		cfg.ProbeTimeout = 3 * time.Second
+	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
-	b := &S3Bucket{cfg: cfg, log: cfg.Logger}
+	dialer := &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}
+	b := &S3Bucket{cfg: cfg, log: cfg.Logger, probe: &http.Client{
+		Transport: &http.Transport{Proxy: nil, DialContext: dialer.DialContext, DisableKeepAlives: true},
+	}}
 	if b.log == nil {
 		b.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -83,9 +99,11 @@ func NewS3Bucket(cfg S3Config) (*S3Bucket, error) {
 		if err != nil {
 			return nil, err
 		}
+		conns := &endpointConns{}
+		b.conns = append(b.conns, conns)
 		tr := &http.Transport{
 			Proxy:                 nil,
-			DialContext:           (&net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+			DialContext:           conns.dial(dialer),
 			MaxIdleConns:          256,
 			MaxIdleConnsPerHost:   256,
 			IdleConnTimeout:       90 * time.Second,
@@ -194,7 +212,7 @@ func (b *S3Bucket) do(ctx context.Context, what string, op func(ctx context.Cont
 	var last error
 	for attempt := 0; attempt < b.cfg.Attempts; attempt++ {
 		i := int(b.cur.Load()) % len(b.clients)
-		err, retry := classify(op(ctx, i))
+		err, retry := classify(b.watch(i, what, func() error { return op(ctx, i) }))
 		if err == nil {
 			return nil
 		}

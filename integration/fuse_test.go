@@ -867,3 +867,49 @@ func TestFuseMountErrors(t *testing.T) {
 		})
 	}
 }
+
+// A mount given every node of a cluster keeps working when the node it
+// talks to hangs (stopped: its connections stay open and never answer):
+// the node misses its liveness probe and the mount moves to the next
+// endpoint within seconds, instead of waiting out the 60 s response
+// header timeout on every request.
+func TestFuseHungNodeFailsOver(t *testing.T) {
+	nodes := startCluster(t, 3)
+	c := nodes[1].Client(t)
+	bucket := newBucket(t, c)
+	putBytes(t, c, bucket, "before", []byte("one"), minio.PutObjectOptions{})
+	m := mountBucket(t, nodes[0], bucket, "--attr-ttl", "100ms",
+		"--endpoint", nodes[0].URL+","+nodes[1].URL+","+nodes[2].URL)
+	if got, err := os.ReadFile(m.path("before")); err != nil || string(got) != "one" {
+		t.Fatalf("read through node 1: %q %v", got, err)
+	}
+	pid := nodes[0].PID()
+	must(t, syscall.Kill(pid, syscall.SIGSTOP))
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
+
+	putBytes(t, c, bucket, "after", []byte("two"), minio.PutObjectOptions{})
+	done := make(chan error, 1)
+	go func() {
+		got, err := os.ReadFile(m.path("after"))
+		if err == nil && string(got) != "two" {
+			err = fmt.Errorf("read %q", got)
+		}
+		if err == nil {
+			err = os.WriteFile(m.path("written"), []byte("three"), 0o644)
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		must(t, err)
+	case <-time.After(40 * time.Second):
+		t.Fatalf("the mount still waits on the stopped node after 40 s\n%s", m.log)
+	}
+	if got, err := getBytes(ctxT(t), c, bucket, "written", minio.GetObjectOptions{}); err != nil || string(got) != "three" {
+		t.Fatalf("written through the mount, read through node 2: %q %v", got, err)
+	}
+	if !strings.Contains(m.log.String(), "liveness probe") {
+		t.Fatalf("no failover logged:\n%s", m.log)
+	}
+	must(t, syscall.Kill(pid, syscall.SIGCONT))
+}
