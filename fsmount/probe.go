@@ -13,7 +13,8 @@ import (
 
 // A node that hangs (stopped, or cut off by a firewall that drops its
 // packets) keeps the connections already open to it: requests on them
-// would wait for the full HeaderTimeout before failing over. So a request
+// would wait for the full HeaderTimeout before failing over. So, when
+// there are several endpoints, a request
 // still running after ProbeAfter has its endpoint probed on a fresh
 // connection (GET /health/live, which needs no credentials and answers at
 // once while the process serves HTTP); an endpoint that does not answer
@@ -87,9 +88,11 @@ func (s *endpointConns) closeAll() int {
 }
 
 // watch runs fn, a request to endpoint i, probing the endpoint each
-// ProbeAfter while fn runs (one probe per endpoint at a time).
+// ProbeAfter while fn runs (one probe per endpoint at a time). With a
+// single endpoint there is nowhere to go: a request waits for it as long
+// as HeaderTimeout allows.
 func (b *S3Bucket) watch(i int, what string, fn func() error) error {
-	if b.cfg.ProbeAfter < 0 {
+	if b.cfg.ProbeAfter < 0 || len(b.clients) == 1 {
 		return fn()
 	}
 	var mu sync.Mutex

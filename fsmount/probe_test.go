@@ -105,3 +105,31 @@ func TestSlowEndpointIsNotAbandoned(t *testing.T) {
 			heads.Load(), probes.Load(), otherHeads.Load(), b.cur.Load())
 	}
 }
+
+// With a single endpoint there is nowhere to fail over to: a request
+// waits for a node that stops answering for a while, without probing it.
+func TestSingleEndpointIsWaitedFor(t *testing.T) {
+	var probes atomic.Int32
+	paused := time.Now().Add(time.Second)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/health/live" {
+			probes.Add(1)
+		}
+		time.Sleep(time.Until(paused))
+		w.Header().Set("ETag", `"abc"`)
+		w.Header().Set("Content-Length", "3")
+		w.Header().Set("Last-Modified", time.Now().UTC().Format(http.TimeFormat))
+	}))
+	defer srv.Close()
+	b, err := NewS3Bucket(S3Config{Endpoints: []string{srv.URL}, Bucket: "bkt", AccessKey: "k", SecretKey: "s",
+		ProbeAfter: 100 * time.Millisecond, ProbeTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := b.Stat(context.Background(), "k"); err != nil || info.Size != 3 {
+		t.Fatalf("stat: %+v %v", info, err)
+	}
+	if probes.Load() != 0 {
+		t.Fatalf("%d probes of the only endpoint", probes.Load())
+	}
+}

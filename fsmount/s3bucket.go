@@ -37,9 +37,10 @@ type S3Config struct {
 	// response headers, so that a dead node is never waited on forever.
 	DialTimeout   time.Duration
 	HeaderTimeout time.Duration
-	// A request still running after ProbeAfter (default 5 s; negative: never)
-	// has its endpoint probed; one that does not answer within ProbeTimeout
-	// (default 3 s) is failed over at once (probe.go).
+	// With several endpoints, a request still running after ProbeAfter
+	// (default 5 s; negative: never) has its endpoint probed; one that does
+	// not answer within ProbeTimeout (default 3 s) is failed over at once
+	// (probe.go).
 	ProbeAfter   time.Duration
 	ProbeTimeout time.Duration
 	Logger       *slog.Logger
