@@ -206,8 +206,12 @@ func (f *FS) Mount(dir string, mo MountOptions) (*fuse.Server, error) {
 	if f.cfg.ReadOnly {
 		opts.MountOptions.Options = append(opts.MountOptions.Options, "ro")
 	}
-	srv, err := fs.Mount(dir, f.root, opts)
+	srv, err := fuse.NewServer(uninterruptible{fs.NewNodeFS(f.root, opts)}, dir, &opts.MountOptions)
 	if err != nil {
+		return nil, err
+	}
+	go srv.Serve()
+	if err := srv.WaitMount(); err != nil {
 		return nil, err
 	}
 	if err := f.noteMountID(dir); err != nil {
