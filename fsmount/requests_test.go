@@ -33,6 +33,35 @@ func requestsSince(b *MemBucket, before map[string]int) map[string]int {
 	return out
 }
 
+// redirect does what a shell's `> p` does before the command writes: open
+// p with O_TRUNC, dup the descriptor and close the original. It fails if
+// that close sent any request (the file is still empty or truncated then)
+// and returns the duplicate. Descriptors left open when a test fails would
+// hang the exit of this process, which serves the mount: they are closed
+// at the end of the test.
+func redirect(t *testing.T, b *MemBucket, p string) *os.File {
+	t.Helper()
+	before := calls(b)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	fd2, err := unix.Dup(int(f.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f2 := os.NewFile(uintptr(fd2), p)
+	t.Cleanup(func() { f2.Close() })
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := requestsSince(b, before); len(got) != 0 {
+		t.Fatalf("close of the original descriptor uploaded the file: %v", got)
+	}
+	return f2
+}
+
 // TestCreateRequests pins the requests that creating a small file costs:
 // at most one probe of the new name (HEAD and a one-key listing) however
 // often the kernel looks it up, none in a directory whose listing the
@@ -146,27 +175,8 @@ func TestCreateRequests(t *testing.T) {
 
 	t.Run("shell redirection", func(t *testing.T) {
 		// printf x > f: open, dup2 and close the original, write, close.
-		p := filepath.Join(dir, "d", "redirected")
 		before := calls(b)
-		// Descriptors left open when a test fails would hang the exit of
-		// this process, which serves the mount: close them on the way out.
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		fd2, err := unix.Dup(int(f.Fd()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		f2 := os.NewFile(uintptr(fd2), p)
-		defer f2.Close()
-		if err := f.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if got := requestsSince(b, before); len(got) != 0 {
-			t.Fatalf("close of the original uploaded the empty file: %v", got)
-		}
+		f2 := redirect(t, b, filepath.Join(dir, "d", "redirected"))
 		if _, err := f2.Write(data); err != nil {
 			t.Fatal(err)
 		}
@@ -220,23 +230,7 @@ func TestCreateRequests(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := calls(b)
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		fd2, err := unix.Dup(int(f.Fd()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		f2 := os.NewFile(uintptr(fd2), p)
-		defer f2.Close()
-		if err := f.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if got := requestsSince(b, before); len(got) != 0 {
-			t.Fatalf("close of the original uploaded the truncated file: %v", got)
-		}
+		f2 := redirect(t, b, p)
 		if _, err := f2.Write([]byte("overwritten")); err != nil {
 			t.Fatal(err)
 		}
