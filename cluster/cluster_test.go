@@ -879,3 +879,30 @@ func TestReadAfterJoinFindsWriteOnRemainingOwner(t *testing.T) {
 	}
 	t.Logf("%d keys read through a stale owner and the new node", checked)
 }
+
+// A bucket created while the cluster had two members, which two more
+// joined before any pass spread it, is held by a minority: with objects in
+// it, it is live and spreads (an empty one would be taken for the leftover
+// of a deletion), and its keys reach their replicas on the new members.
+func TestMinorityBucketWithObjectsSpreads(t *testing.T) {
+	tc := startCluster(t, 2, func(i int, c *Config) { c.HealInterval = time.Hour })
+	mustCreate(t, tc.nodes[0], "b")
+	put(t, tc.nodes[0], "b", "k", "v")
+	tc.addNode(func(i int, c *Config) { c.HealInterval = time.Hour })
+	tc.addNode(func(i int, c *Config) { c.HealInterval = time.Hour })
+	for range 2 {
+		for _, nd := range tc.nodes {
+			if err := nd.HealNow(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i := range tc.nodes {
+		if _, err := tc.stores[i].GetBucket(context.Background(), "b"); err != nil {
+			t.Fatalf("%s: %v", tc.nodes[i].id, err)
+		}
+	}
+	if got := tc.holders("b", "k", ""); got != 3 {
+		t.Fatalf("k on %d replicas", got)
+	}
+}

@@ -159,7 +159,8 @@ func (n *Node) syncMembers(ctx context.Context) {
 }
 
 // syncBuckets creates on every reachable member the buckets a majority of
-// members hold, with the majority's versioning state.
+// members hold, and those a minority holds with objects in them, with the
+// holders' majority versioning state.
 func (n *Node) syncBuckets(ctx context.Context) error {
 	members, _, answers := n.everywhere(ctx, BucketRequest{Op: bucketList})
 	type tally struct {
@@ -183,18 +184,30 @@ func (n *Node) syncBuckets(ctx context.Context) error {
 	}
 	for name, t := range seen {
 		if len(t.holders) < majority(members) {
-			if len(ok) == members {
-				// Every member answered and only a minority holds it: the
-				// leftover of a deletion (or of a lost creation) that
-				// those members missed. Empty ones go.
-				for id := range t.holders {
-					m, _ := n.reg.get(id)
-					cctx, cancel := n.rpcCtx(ctx, 0)
-					n.replica(m).Bucket(cctx, BucketRequest{Op: bucketDelete, Bucket: name})
-					cancel()
+			if len(ok) < members {
+				continue
+			}
+			// Every member answered and only a minority holds it: the
+			// leftover of a deletion (or of a lost creation) that those
+			// members missed, or a creation that members joining since
+			// never got. A deletion needs an empty bucket, so empty ones
+			// go; one that holds objects is live and spreads below.
+			live := false
+			for id := range t.holders {
+				m, _ := n.reg.get(id)
+				cctx, cancel := n.rpcCtx(ctx, 0)
+				_, err := n.replica(m).Bucket(cctx, BucketRequest{Op: bucketDelete, Bucket: name})
+				cancel()
+				switch {
+				case err == nil:
+					delete(t.holders, id)
+				case errors.Is(err, store.ErrBucketNotEmpty):
+					live = true
 				}
 			}
-			continue
+			if !live {
+				continue
+			}
 		}
 		votes := map[store.Versioning]int{}
 		for _, b := range t.holders {
